@@ -1,0 +1,130 @@
+"""What both runners share: running a chain of stages over a batch, and one input file end to end."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from extractors.warc import READ_STAGE, SourceError, WarcReader
+from pipeline.config import PipelineConfig
+from pipeline.document import Document, DropRecord
+from pipeline.sinks import OutputLayout, SourceWriter, source_key
+from pipeline.stage import Stage, StageStats
+
+__all__ = ["ChainOutcome", "StageChain", "config_fingerprint", "process_source", "read_batches"]
+
+
+@dataclass(slots=True)
+class ChainOutcome:
+    kept: list[Document]
+    dropped: list[DropRecord]
+    stats: dict[str, StageStats]
+
+
+@dataclass
+class StageChain:
+    """Consecutive stages run one after the other on each batch, inside one worker."""
+
+    stages: list[Stage]
+
+    def run(self, docs: list[Document]) -> ChainOutcome:
+        dropped: list[DropRecord] = []
+        stats: dict[str, StageStats] = {}
+        for stage in self.stages:
+            outcome = stage.run(docs)
+            stats[stage.label] = outcome.stats
+            dropped.extend(outcome.dropped)
+            docs = outcome.kept
+        return ChainOutcome(docs, dropped, stats)
+
+
+@dataclass(slots=True)
+class ReadBatch:
+    """Up to ``batch_size`` records of one file; ``error`` is set on the last batch of a broken file."""
+
+    docs: list[Document]
+    drops: list[DropRecord]
+    stats: StageStats
+    error: str | None = None
+    responses_read: int = 0
+    final: bool = False
+
+
+def read_batches(source: str, config: PipelineConfig) -> Iterator[ReadBatch]:
+    """Stream one WARC as bounded batches; the last batch has ``final=True`` and the totals."""
+    reader = WarcReader(max_payload_bytes=int(config.reader.max_payload_mb * (1 << 20)))
+    batch = ReadBatch([], [], StageStats())
+    start = time.perf_counter()
+    error = None
+    try:
+        for item in reader.read(source):
+            batch.stats.seen += 1
+            if isinstance(item, DropRecord):
+                batch.drops.append(item)
+                batch.stats.dropped[item.reason] += 1
+            else:
+                batch.docs.append(item)
+                batch.stats.kept += 1
+            if len(batch.docs) + len(batch.drops) >= config.reader.batch_size:
+                batch.stats.seconds = time.perf_counter() - start
+                yield batch
+                batch = ReadBatch([], [], StageStats())
+                start = time.perf_counter()
+    except SourceError as exc:
+        error = str(exc)
+    batch.stats.seconds = time.perf_counter() - start
+    batch.error = error
+    batch.responses_read = reader.responses_read
+    batch.final = True
+    yield batch
+
+
+def config_fingerprint(config: PipelineConfig) -> str:
+    """Outputs of different configs must not be mixed in one folder; this tells them apart."""
+    canonical = json.dumps({"stages": config.stages, "reader": config.to_dict()["reader"]}, sort_keys=True)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+def new_marker(source: str, config: PipelineConfig, stage_order: list[str]) -> dict[str, Any]:
+    return {
+        "source": source,
+        "status": "ok",
+        "error": None,
+        "responses_read": 0,
+        "config": config_fingerprint(config),
+        "stages": {label: StageStats().to_dict() for label in [READ_STAGE, *stage_order]},
+    }
+
+
+def add_stats(marker: dict[str, Any], stats: dict[str, StageStats]) -> None:
+    for label, delta in stats.items():
+        total = StageStats.from_dict(marker["stages"][label])
+        total.add(delta)
+        marker["stages"][label] = total.to_dict()
+
+
+def process_source(
+    source: str, config: PipelineConfig, chain: StageChain, layout: OutputLayout
+) -> dict[str, Any]:
+    """Read, process and commit one input file; returns its completion marker."""
+    key = source_key(source)
+    marker = new_marker(source, config, [s.label for s in chain.stages])
+    writer = SourceWriter(layout, key, config.sink)
+    try:
+        for batch in read_batches(source, config):
+            outcome = chain.run(batch.docs)
+            writer.write(outcome.kept, batch.drops + outcome.dropped)
+            add_stats(marker, {READ_STAGE: batch.stats, **outcome.stats})
+            if batch.final:
+                marker["responses_read"] = batch.responses_read
+                if batch.error:
+                    marker["status"], marker["error"] = "failed", batch.error
+    except BaseException:
+        writer.abort()
+        raise
+    marker["finished_at"] = time.time()
+    return writer.commit(marker)
