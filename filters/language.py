@@ -7,7 +7,7 @@ from typing import Any
 from filters.models import LID176_SHA256, lid176_path, load_model
 from pipeline.document import Document
 from pipeline.registry import register
-from pipeline.stage import Filter
+from pipeline.stage import Drop, Filter, Verdict
 
 __all__ = ["LanguageFilter"]
 
@@ -66,22 +66,24 @@ class LanguageFilter(Filter):
             for lab, p in zip(labels, probs, strict=True)
         ]
 
-    def process_batch(self, docs: list[Document]) -> list[str | None]:
-        results: list[str | None] = []
+    def process_batch(self, docs: list[Document]) -> list[Verdict]:
+        results: list[Verdict] = []
         for doc, (lang, score) in zip(docs, self.predict([d.text for d in docs]), strict=True):
             doc.language, doc.language_score = lang, score
             results.append(self._decide(lang, score))
         return results
 
-    def check(self, doc: Document) -> str | None:
+    def check(self, doc: Document) -> Verdict:
         doc.language, doc.language_score = self.predict([doc.text])[0]
         return self._decide(doc.language, doc.language_score)
 
-    def _decide(self, lang: str, score: float) -> str | None:
+    def _decide(self, lang: str, score: float) -> Drop | None:
+        # The detected language goes into the drop record's detail, not the reason, so that
+        # the funnel shows two reasons instead of one per language.
         if not self.languages:
             return None
         if lang not in self.languages:
-            return "other_language"
+            return Drop("other_language", detail=f"{lang} {score:.3f}")
         if score < self.min_score:
-            return "low_language_score"
+            return Drop("low_language_score", detail=f"{lang} {score:.3f}")
         return None

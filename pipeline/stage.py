@@ -23,7 +23,17 @@ from typing import Any, ClassVar
 
 from pipeline.document import Document, DropRecord
 
-__all__ = ["Annotator", "Drop", "Filter", "Mapper", "Resources", "Stage", "StageOutcome", "StageStats"]
+__all__ = [
+    "Annotator",
+    "Drop",
+    "Filter",
+    "Mapper",
+    "Resources",
+    "Stage",
+    "StageOutcome",
+    "StageStats",
+    "Verdict",
+]
 
 
 class Drop(Exception):
@@ -38,6 +48,10 @@ class Drop(Exception):
         self.reason = reason
         self.quarantine = quarantine
         self.detail = detail
+
+
+# What a stage says of one document: None keeps it; a reason string or a Drop (with detail) drops it.
+Verdict = str | Drop | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,10 +129,10 @@ class Stage(ABC):
         """Load models and other per-worker state. Called once, lazily."""
 
     @abstractmethod
-    def process(self, doc: Document) -> str | None:
-        """Handle one document in place; return a drop reason, or ``None`` to keep it."""
+    def process(self, doc: Document) -> Verdict:
+        """Handle one document in place; return a drop reason (or Drop), or ``None`` to keep it."""
 
-    def process_batch(self, docs: list[Document]) -> list[str | None]:
+    def process_batch(self, docs: list[Document]) -> list[Verdict]:
         """Handle a batch; override when the work vectorises. Must return one result per document."""
         return [self.process(doc) for doc in docs]
 
@@ -178,10 +192,10 @@ class Filter(Stage):
     """A stage that keeps or drops documents: implement :meth:`check`."""
 
     @abstractmethod
-    def check(self, doc: Document) -> str | None:
-        """Return a drop reason, or ``None`` to keep the document."""
+    def check(self, doc: Document) -> Verdict:
+        """Return a drop reason (or a :class:`Drop` with detail), or ``None`` to keep the document."""
 
-    def process(self, doc: Document) -> str | None:
+    def process(self, doc: Document) -> Verdict:
         return self.check(doc)
 
 
