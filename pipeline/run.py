@@ -52,15 +52,24 @@ def plan_run(inputs: list[str], output: str, config: PipelineConfig, overwrite: 
         layout.fs.rm(layout.path, recursive=True)
     layout.fs.makedirs(layout.path, exist_ok=True)
     fingerprint = config_fingerprint(config)
-    pending = []
-    for source in files:
-        marker = layout.read_marker(source_key(source))
-        if marker is None:
-            pending.append(source)
-        elif marker["config"] != fingerprint:
+    # Every marker of the folder, not only those of these inputs: new inputs done with another
+    # config would mix two configs in one folder just the same.
+    done = set()
+    for marker in layout.markers():
+        if marker["config"] != fingerprint:
             raise ConfigError(
-                f"{output} holds results of another config (for {source}); use --overwrite or a new folder"
+                f"{output} holds results of another config (for {marker['source']}); "
+                "use --overwrite or a new folder"
             )
+        done.add(marker["key"])
+    # A crash between a file's marker and the removal of its _tmp/<key> leaves that folder behind;
+    # the file is complete, so nothing else would ever remove it.
+    tmp = layout.join("_tmp")
+    if layout.fs.exists(tmp):
+        for path in layout.fs.ls(tmp, detail=False):
+            if path.rstrip("/").rsplit("/", 1)[-1] in done:
+                layout.fs.rm(path, recursive=True)
+    pending = [source for source in files if source_key(source) not in done]
     with layout.fs.open(layout.join("config.yaml"), "w") as fh:
         yaml.safe_dump(config.to_dict(), fh, sort_keys=False)
     return RunPlan(layout, config, files, pending)
