@@ -6,7 +6,7 @@ import re
 import zlib
 from dataclasses import dataclass
 
-from resiliparse.parse.encoding import bytes_to_str, detect_encoding
+from resiliparse.parse.encoding import bytes_to_str, detect_encoding, map_encoding_to_html5
 
 __all__ = ["HttpPayload", "PayloadError", "decode_html", "parse_http_response"]
 
@@ -111,11 +111,13 @@ def _inflate(body: bytes, max_body: int, *, gzip_header: bool) -> bytes:
     return out
 
 
-def _try_decode(body: bytes, charset: str | None) -> str | None:
+def _try_decode(body: bytes, label: str | None) -> tuple[str, str] | None:
+    # Browsers read labels through the WHATWG table (iso-8859-1 means windows-1252, ...); so do we.
+    charset = map_encoding_to_html5(label, fallback_utf8=False) if label else None
     if not charset:
         return None
     try:
-        return body.decode(charset)
+        return body.decode(charset), charset
     except (LookupError, UnicodeDecodeError):
         return None
 
@@ -129,10 +131,10 @@ def decode_html(body: bytes, header_charset: str | None) -> tuple[str, str]:
         raise PayloadError("binary_payload", "NUL bytes in a payload labelled as HTML", quarantine=False)
     meta = _META_CHARSET.search(body[:4096])
     meta_charset = meta.group(1).decode("ascii", "ignore") if meta else None
-    for charset in (header_charset, meta_charset):
-        text = _try_decode(body, charset)
-        if text is not None:
-            return text.removeprefix("\ufeff"), charset.lower()  # type: ignore[union-attr]
+    for label in (header_charset, meta_charset):
+        decoded = _try_decode(body, label)
+        if decoded is not None:
+            return decoded[0].removeprefix("\ufeff"), decoded[1]
     detected = detect_encoding(body)
     text = bytes_to_str(body, detected, errors="replace")
     if text.count("\ufffd") > max(8, len(text) // 100):

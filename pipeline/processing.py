@@ -6,7 +6,7 @@ import hashlib
 import json
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from extractors.warc import READ_STAGE, SourceError, WarcReader
@@ -25,20 +25,55 @@ class ChainOutcome:
     stats: dict[str, StageStats]
 
 
+def _vectorised(stage: Stage) -> bool:
+    return type(stage).process_batch is not Stage.process_batch
+
+
 @dataclass
 class StageChain:
-    """Consecutive stages run one after the other on each batch, inside one worker."""
+    """Consecutive stages run on each batch, inside one worker.
+
+    A stage that vectorises (overrides ``process_batch``) sees the whole batch at once. A run of
+    per-document stages instead takes one document through all of them before the next: caches keyed
+    on the current document then hit (datatrove's filters share a 5-entry word-split cache; batch
+    order would split every text once per filter).
+    """
 
     stages: list[Stage]
+    _segments: list[tuple[bool, list[Stage]]] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._segments = []
+        for stage in self.stages:
+            per_doc = not _vectorised(stage)
+            if self._segments and self._segments[-1][0] and per_doc:
+                self._segments[-1][1].append(stage)
+            else:
+                self._segments.append((per_doc, [stage]))
 
     def run(self, docs: list[Document]) -> ChainOutcome:
         dropped: list[DropRecord] = []
-        stats: dict[str, StageStats] = {}
-        for stage in self.stages:
-            outcome = stage.run(docs)
-            stats[stage.label] = outcome.stats
-            dropped.extend(outcome.dropped)
-            docs = outcome.kept
+        stats = {stage.label: StageStats() for stage in self.stages}
+        for per_doc, stages in self._segments:
+            if per_doc and len(stages) > 1:
+                kept: list[Document] = []
+                for doc in docs:
+                    alive = [doc]
+                    for stage in stages:
+                        outcome = stage.run(alive)
+                        stats[stage.label].add(outcome.stats)
+                        dropped.extend(outcome.dropped)
+                        alive = outcome.kept
+                        if not alive:
+                            break
+                    kept.extend(alive)
+                docs = kept
+            else:
+                for stage in stages:
+                    outcome = stage.run(docs)
+                    stats[stage.label].add(outcome.stats)
+                    dropped.extend(outcome.dropped)
+                    docs = outcome.kept
         return ChainOutcome(docs, dropped, stats)
 
 
