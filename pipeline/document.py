@@ -147,7 +147,15 @@ def to_table(docs: list[Document], *, in_flight: bool = False) -> pa.Table:
     if in_flight:
         columns["html"] = [d.html for d in docs]
         schema = IN_FLIGHT_SCHEMA
-    return pa.Table.from_pydict(columns, schema=schema)
+    return _checked(pa.Table.from_pydict(columns, schema=schema))
+
+
+def _checked(table: pa.Table) -> pa.Table:
+    # Arrow accepts nulls in fields declared non-nullable; a shard must not.
+    for schema_field in table.schema:
+        if not schema_field.nullable and table.column(schema_field.name).null_count:
+            raise ValueError(f"{schema_field.name} must not be null ({table.column(schema_field.name).null_count} rows)")
+    return table
 
 
 def from_table(table: pa.Table) -> list[Document]:
@@ -181,7 +189,7 @@ def from_table(table: pa.Table) -> list[Document]:
 
 def drops_to_table(drops: list[DropRecord]) -> pa.Table:
     names = [f.name for f in DROP_SCHEMA]
-    return pa.Table.from_pydict({n: [getattr(d, n) for d in drops] for n in names}, schema=DROP_SCHEMA)
+    return _checked(pa.Table.from_pydict({n: [getattr(d, n) for d in drops] for n in names}, schema=DROP_SCHEMA))
 
 
 def drops_from_table(table: pa.Table) -> list[DropRecord]:
