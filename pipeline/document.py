@@ -154,7 +154,8 @@ def _checked(table: pa.Table) -> pa.Table:
     # Arrow accepts nulls in fields declared non-nullable; a shard must not.
     for schema_field in table.schema:
         if not schema_field.nullable and table.column(schema_field.name).null_count:
-            raise ValueError(f"{schema_field.name} must not be null ({table.column(schema_field.name).null_count} rows)")
+            nulls = table.column(schema_field.name).null_count
+            raise ValueError(f"{schema_field.name} must not be null ({nulls} rows)")
     return table
 
 
@@ -189,7 +190,8 @@ def from_table(table: pa.Table) -> list[Document]:
 
 def drops_to_table(drops: list[DropRecord]) -> pa.Table:
     names = [f.name for f in DROP_SCHEMA]
-    return _checked(pa.Table.from_pydict({n: [getattr(d, n) for d in drops] for n in names}, schema=DROP_SCHEMA))
+    columns = {n: [getattr(d, n) for d in drops] for n in names}
+    return _checked(pa.Table.from_pydict(columns, schema=DROP_SCHEMA))
 
 
 def drops_from_table(table: pa.Table) -> list[DropRecord]:
