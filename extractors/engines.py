@@ -1,0 +1,207 @@
+"""The two extraction engines, each parsing a page once: protect → extract → restore.
+
+* ``trafilatura``: lxml parse (as trafilatura's own ``load_html`` does it, plus ``huge_tree``) →
+  protect code and math on the tree → ``trafilatura.bare_extraction(tree)`` → headings marked on the
+  output body → trafilatura's own text serialisation → code and formulas put back.
+* ``resiliparse``: lexbor parse (``HTMLTree.parse``) → protect code and math → structure sentinels →
+  ``extract_plain_text(tree, main_content=True)`` → sentinels to Markdown → code and formulas put back.
+
+:func:`extract_page` is what the sandbox child runs for one page; it only returns picklable values.
+Math protection comes from :mod:`extractors.math` when that module exists; without it ``math=True``
+extracts as ``math=False`` does.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from dataclasses import dataclass
+from functools import cache
+from typing import Any, Literal, Protocol
+
+from extractors.codeblocks import CodeTable, protect_code_lexbor, protect_code_lxml
+from extractors.guard import tame_attributes
+from extractors.structure import finish_lexbor_text, mark_headings_xml, mark_structure_lexbor
+
+__all__ = ["ENGINES", "Engine", "ExtractJob", "ExtractResult", "extract_page"]
+
+Engine = Literal["trafilatura", "resiliparse"]
+ENGINES: tuple[Engine, ...] = ("trafilatura", "resiliparse")
+
+
+class _Restorer(Protocol):
+    def restore(self, text: str) -> str: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ExtractJob:
+    """One page and every option that shapes its extraction; sent to the sandbox child as is."""
+
+    html: str
+    url: str | None = None
+    engine: Engine = "trafilatura"
+    math: bool = True
+    code: bool = True
+    structure: bool = True
+    favor_precision: bool = False
+    favor_recall: bool = False
+    include_tables: bool = True
+    include_comments: bool = True  # trafilatura's own default
+
+
+@dataclass(frozen=True, slots=True)
+class ExtractResult:
+    """The extracted text (``None``: nothing extracted), or the reason the page could not be parsed."""
+
+    text: str | None
+    reason: str | None = None
+    detail: str | None = None
+    attributes_cut: int = 0
+
+
+def extract_page(job: ExtractJob) -> ExtractResult:
+    """Extract one page with the job's engine. Module-level so the sandbox child can import it."""
+    html, cut = tame_attributes(job.html)
+    if job.engine == "trafilatura":
+        result = _trafilatura(job, html)
+    elif job.engine == "resiliparse":
+        result = _resiliparse(job, html)
+    else:
+        raise ValueError(f"unknown engine {job.engine!r}; expected one of {ENGINES}")
+    if cut:
+        return ExtractResult(result.text, result.reason, result.detail, attributes_cut=cut)
+    return result
+
+
+def _restore(text: str | None, tables: list[_Restorer | None]) -> str | None:
+    if text is None:
+        return None
+    for table in tables:
+        if table is not None:
+            text = table.restore(text)
+    return text
+
+
+@cache
+def _math_module() -> Any:
+    # Absent module: math stays off. A module that exists but fails to import must fail loudly.
+    if importlib.util.find_spec("extractors.math") is None:
+        return None
+    return importlib.import_module("extractors.math")
+
+
+# --- trafilatura -------------------------------------------------------------------------------
+
+
+@cache
+def _lxml_parser() -> Any:
+    import lxml.html
+
+    # trafilatura's own parser settings, plus huge_tree: without it libxml2 stops at 256 levels of
+    # nesting (unclosed <font> or <div> runs reach that) and silently drops the rest of the page;
+    # with it the limit is 2048, and a page past that is refused below instead of cut short.
+    return lxml.html.HTMLParser(
+        collect_ids=False,
+        default_doctype=False,
+        encoding="utf-8",
+        remove_comments=True,
+        remove_pis=True,
+        huge_tree=True,
+    )
+
+
+def _parse_lxml(html: str) -> tuple[Any, str | None]:
+    """Parse like ``trafilatura.utils.load_html`` does; return (tree or None, refusal reason)."""
+    import lxml.html
+    from trafilatura.utils import is_dubious_html, repair_faulty_html
+
+    parser = _lxml_parser()
+    beginning = html[:50].lower()
+    html = repair_faulty_html(html, beginning)
+    tree = None
+    fallback = False
+    try:
+        tree = lxml.html.fromstring(html, parser=parser)
+    except ValueError:  # a str that declares its encoding (<?xml ... encoding=...?>): parse bytes
+        tree, fallback = _parse_bytes(html, parser), True
+    except Exception:  # lxml refuses some pages outright; trafilatura then tries bytes, as here
+        tree = None
+    if (tree is None or len(tree) < 1) and not fallback:
+        tree = _parse_bytes(html, parser)
+    if any("Excessive depth" in entry.message for entry in parser.error_log):
+        return None, "html_too_deep"
+    if tree is not None and is_dubious_html(beginning) and len(tree) < 2:
+        tree = None  # trafilatura's "not valid HTML" rule: a bare fragment with a single block
+    return tree, None
+
+
+def _parse_bytes(html: str, parser: Any) -> Any:
+    import lxml.html
+
+    try:
+        return lxml.html.fromstring(html.encode("utf-8", "surrogatepass"), parser=parser)
+    except Exception:
+        return None
+
+
+def _trafilatura(job: ExtractJob, html: str) -> ExtractResult:
+    from trafilatura import bare_extraction
+    from trafilatura.core import determine_returnstring
+    from trafilatura.settings import Extractor
+
+    tree, reason = _parse_lxml(html)
+    if reason is not None:
+        return ExtractResult(None, reason, "nesting deeper than 2048 levels")
+    if tree is None:
+        return ExtractResult(None)
+    codes: CodeTable | None = protect_code_lxml(tree) if job.code else None
+    math = _math_module() if job.math else None
+    formulas = math.protect_math_lxml(tree) if math is not None else None
+    # The options trafilatura.extract() builds for these arguments; deduplicate stays off.
+    options = Extractor(
+        output_format="txt",
+        precision=job.favor_precision,
+        recall=job.favor_recall,
+        comments=job.include_comments,
+        tables=job.include_tables,
+        dedup=False,
+        url=job.url,
+    )
+    document = bare_extraction(tree, options=options)
+    if document is None:
+        return ExtractResult(None)
+    if job.structure:
+        mark_headings_xml(document.body)
+        mark_headings_xml(document.commentsbody)
+    text = determine_returnstring(document, options)
+    return ExtractResult(_restore(text, [codes, formulas]))
+
+
+# --- resiliparse -------------------------------------------------------------------------------
+
+
+def _resiliparse(job: ExtractJob, html: str) -> ExtractResult:
+    from resiliparse.extract.html2text import extract_plain_text
+    from resiliparse.parse.html import HTMLTree
+
+    tree = HTMLTree.parse(html)
+    codes: CodeTable | None = protect_code_lexbor(tree) if job.code else None
+    math = _math_module() if job.math else None
+    formulas = math.protect_math_lexbor(tree) if math is not None else None
+    if job.structure:
+        mark_structure_lexbor(tree)
+    text = extract_plain_text(
+        tree,
+        preserve_formatting=True,
+        main_content=True,
+        list_bullets=True,  # "•" and "1." items, turned into Markdown "- " / "1. " with structure on
+        alt_texts=False,  # as trafilatura (include_images off): alt texts are mostly "logo", "icon"
+        links=False,
+        form_fields=False,
+        noscript=False,
+        comments=job.include_comments,
+        skip_elements=None if job.include_tables else ["table"],
+    )
+    if job.structure:
+        text = finish_lexbor_text(text)
+    return ExtractResult(_restore(text, [codes, formulas]))
