@@ -12,6 +12,7 @@ __all__ = ["HttpPayload", "PayloadError", "decode_html", "parse_http_response"]
 
 _HTML_TYPES = ("text/html", "application/xhtml+xml")
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([a-zA-Z0-9_:.\-]+)""", re.IGNORECASE)
+_BOMS = ((b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"))
 _SNIFF_HTML = re.compile(
     rb"^\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body)", re.IGNORECASE | re.DOTALL
 )
@@ -101,7 +102,13 @@ def _dechunk(body: bytes) -> bytes:
 
 def _inflate(body: bytes, max_body: int, *, gzip_header: bool) -> bytes:
     # Bounded output: a few kB of gzip can expand to gigabytes (a "gzip bomb").
-    inflater = zlib.decompressobj(zlib.MAX_WBITS | 32 if gzip_header else -zlib.MAX_WBITS)
+    if gzip_header:
+        wbits = zlib.MAX_WBITS | 32
+    elif len(body) >= 2 and body[0] & 0x0F == 8 and int.from_bytes(body[:2], "big") % 31 == 0:
+        wbits = zlib.MAX_WBITS  # RFC 9110's "deflate": zlib-wrapped
+    else:
+        wbits = -zlib.MAX_WBITS  # raw deflate, as many servers send it (browsers accept both)
+    inflater = zlib.decompressobj(wbits)
     try:
         out = inflater.decompress(body, max_body + 1)
     except zlib.error as exc:
@@ -129,8 +136,16 @@ def decode_html(body: bytes, header_charset: str | None) -> tuple[str, str]:
     """
     if b"\x00" in body[:4096] and not body.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise PayloadError("binary_payload", "NUL bytes in a payload labelled as HTML", quarantine=False)
+    for bom, charset in _BOMS:  # WHATWG: a byte order mark outranks every label
+        if body.startswith(bom):
+            try:
+                return body[len(bom) :].decode(charset), charset
+            except UnicodeDecodeError:
+                break
     meta = _META_CHARSET.search(body[:4096])
     meta_charset = meta.group(1).decode("ascii", "ignore") if meta else None
+    if meta_charset and (map_encoding_to_html5(meta_charset, fallback_utf8=False) or "").startswith("utf-16"):
+        meta_charset = "utf-8"  # WHATWG: a meta tag read as ASCII cannot mean UTF-16
     for label in (header_charset, meta_charset):
         decoded = _try_decode(body, label)
         if decoded is not None:

@@ -49,7 +49,8 @@ class WarcReader:
             head = stream.read(2)
             stream.seek(0)
             if not head:
-                return
+                # Never a valid WARC; in practice a download that failed.
+                raise SourceError(source, "empty file (0 bytes)")
             records = ArchiveIterator(stream, record_types=WarcRecordType.response, parse_http=False)
             while True:
                 try:

@@ -4,13 +4,27 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from pipeline.document import Document
 
 ROOT = Path(__file__).resolve().parent.parent
-TESTDATA = ROOT.parent / "shared" / "testdata"
+TESTDATA = ROOT.parent / "shared" / "testdata"  # ../shared/testdata from the repo root; see its README
+
+
+@pytest.fixture(scope="session")
+def testdata() -> Path:
+    """The real test data folder (`../shared/testdata`)."""
+    return TESTDATA
 
 
 def make_doc(text: str = "", doc_id: str = "d0", **fields: object) -> Document:
+    """A Document with placeholder provenance; ``fields`` sets any other attribute."""
     return Document(
         id=doc_id, url=f"http://example.com/{doc_id}", source="test.warc.gz", offset=0, text=text, **fields
     )
+
+
+def make_docs(*texts: str) -> list[Document]:
+    """One Document per text, with ids d0, d1, ..."""
+    return [make_doc(text, f"d{i}") for i, text in enumerate(texts)]

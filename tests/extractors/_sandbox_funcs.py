@@ -1,4 +1,4 @@
-"""Functions the sandbox tests run in its child process (imported there by name)."""
+"""Functions the sandbox tests run in its child process (imported there by name, so module-level)."""
 
 from __future__ import annotations
 
@@ -10,17 +10,20 @@ def echo(arg: object) -> object:
     return arg
 
 
-def sleep_then(arg: float) -> float:
-    time.sleep(arg)
-    return arg
+def sleep_then_pid(seconds: float) -> int:
+    time.sleep(seconds)
+    return os.getpid()
 
 
 def fail(arg: str) -> None:
     raise ValueError(arg)
 
 
-def die(arg: int) -> None:
-    os._exit(arg)
+def die_on(arg: object) -> object:
+    """Exits the child without a word on "die"; echoes anything else."""
+    if arg == "die":
+        os._exit(3)
+    return arg
 
 
 def pid(_: object) -> int:

@@ -1,7 +1,10 @@
+"""The sandbox: a child process per Sandbox, killed and restarted when a call overruns or dies."""
+
 from __future__ import annotations
 
 import os
 import time
+from collections.abc import Iterator
 
 import pytest
 
@@ -9,57 +12,72 @@ from extractors.sandbox import Sandbox, SandboxCrashed, SandboxTimeout
 from tests.extractors import _sandbox_funcs as funcs
 
 
-def test_call_returns_the_result_from_another_process() -> None:
-    sandbox = Sandbox(funcs.echo, timeout_s=30)
-    try:
-        assert sandbox.call({"a": [1, 2]}) == {"a": [1, 2]}
-        assert Sandbox(funcs.pid, timeout_s=30).call(None) != os.getpid()
-    finally:
+@pytest.fixture
+def sandboxes() -> Iterator[list[Sandbox]]:
+    """Sandboxes made by a test, closed after it."""
+    made: list[Sandbox] = []
+    yield made
+    for sandbox in made:
         sandbox.close()
 
 
-def test_overrun_is_killed_within_the_bound_and_the_next_call_works() -> None:
-    sandbox = Sandbox(funcs.sleep_then, timeout_s=0.5)
-    try:
-        sandbox.call(0.0)  # child started and warm
-        start = time.perf_counter()
-        with pytest.raises(SandboxTimeout):
-            sandbox.call(30.0)
-        assert time.perf_counter() - start < 0.5 + 1.0
-        assert sandbox.restarts == 1
-        assert sandbox.call(0.01) == 0.01
-    finally:
-        sandbox.close()
+def _sandbox(made: list[Sandbox], func, timeout_s: float = 30, memory_mb: int | None = None) -> Sandbox:
+    sandbox = Sandbox(func, timeout_s=timeout_s, memory_mb=memory_mb)
+    made.append(sandbox)
+    return sandbox
 
 
-def test_exception_in_the_child_is_reported_and_the_child_survives() -> None:
-    sandbox = Sandbox(funcs.fail, timeout_s=30)
-    try:
-        with pytest.raises(RuntimeError, match="ValueError: bad page"):
-            sandbox.call("bad page")
-        assert sandbox.restarts == 0
-    finally:
-        sandbox.close()
+def test_call_returns_the_result_from_another_process(sandboxes) -> None:
+    assert _sandbox(sandboxes, funcs.echo).call({"a": [1, 2], "b": "ü"}) == {"a": [1, 2], "b": "ü"}
+    sandbox = _sandbox(sandboxes, funcs.pid)
+    child = sandbox.call(None)
+    assert child != os.getpid()
+    assert sandbox.call(None) == child  # one long-lived child, not one per call
+    assert sandbox.restarts == 0
 
 
-def test_child_death_is_a_crash_and_the_child_is_restarted() -> None:
-    sandbox = Sandbox(funcs.die, timeout_s=30)
-    try:
-        with pytest.raises(SandboxCrashed):
-            sandbox.call(3)
-        with pytest.raises(SandboxCrashed):
-            sandbox.call(3)
-        assert sandbox.restarts == 2
-    finally:
-        sandbox.close()
+def test_overrun_is_killed_within_the_bound_and_the_next_call_works(sandboxes) -> None:
+    other = _sandbox(sandboxes, funcs.pid)
+    other_child = other.call(None)
+    sandbox = _sandbox(sandboxes, funcs.sleep_then_pid, timeout_s=0.5)
+    first_child = sandbox.call(0.0)  # the child is started and warm
+    start = time.perf_counter()
+    with pytest.raises(SandboxTimeout, match=r"0\.5 s"):
+        sandbox.call(30.0)
+    elapsed = time.perf_counter() - start
+    assert 0.5 <= elapsed < 0.5 + 2.0
+    assert sandbox.restarts == 1
+    with pytest.raises(ProcessLookupError):
+        os.kill(first_child, 0)  # the overrunning child was killed, not left running
+    second_child = sandbox.call(0.01)  # a fresh child answers
+    assert second_child != first_child
+    assert other.call(None) == other_child  # other sandboxes are untouched
 
 
-def test_memory_cap_turns_a_huge_allocation_into_an_error() -> None:
-    sandbox = Sandbox(funcs.allocate, timeout_s=30, memory_mb=1024)
-    try:
-        assert sandbox.call(10) == 10 << 20
-        with pytest.raises(RuntimeError, match="MemoryError"):
-            sandbox.call(4096)
-        assert sandbox.call(10) == 10 << 20
-    finally:
-        sandbox.close()
+def test_exception_in_the_child_is_reported_and_the_child_survives(sandboxes) -> None:
+    sandbox = _sandbox(sandboxes, funcs.fail)
+    with pytest.raises(RuntimeError, match="ValueError: bad page"):
+        sandbox.call("bad page")
+    with pytest.raises(RuntimeError, match="ValueError: second"):
+        sandbox.call("second")
+    assert sandbox.restarts == 0
+
+
+def test_child_death_is_a_crash_and_the_next_call_works(sandboxes) -> None:
+    sandbox = _sandbox(sandboxes, funcs.die_on)
+    assert sandbox.call("warm") == "warm"
+    with pytest.raises(SandboxCrashed):
+        sandbox.call("die")
+    assert sandbox.restarts == 1
+    assert sandbox.call("after") == "after"
+    with pytest.raises(SandboxCrashed):
+        sandbox.call("die")
+    assert sandbox.restarts == 2
+
+
+def test_memory_cap_turns_a_huge_allocation_into_an_error(sandboxes) -> None:
+    sandbox = _sandbox(sandboxes, funcs.allocate, memory_mb=1024)
+    assert sandbox.call(10) == 10 << 20
+    with pytest.raises(RuntimeError, match="MemoryError"):
+        sandbox.call(4096)
+    assert sandbox.call(10) == 10 << 20
