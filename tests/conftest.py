@@ -10,6 +10,11 @@ from pipeline.document import Document
 
 ROOT = Path(__file__).resolve().parent.parent
 TESTDATA = ROOT.parent / "shared" / "testdata"  # ../shared/testdata from the repo root; see its README
+REPO = ROOT
+WARCFILE = TESTDATA / "warc-resiliparse" / "warcfile.warc.gz"
+CLIPPED = TESTDATA / "warc-resiliparse" / "clipped.warc.gz"
+WHIRLWIND = TESTDATA / "warc-whirlwind" / "whirlwind.warc.gz"
+DOLMA = sorted((TESTDATA / "warc-dolma").glob("*.warc.gz"))
 
 
 @pytest.fixture(scope="session")

@@ -19,13 +19,8 @@ from pipeline.document import ARROW_SCHEMA, text_hash
 from pipeline.registry import ConfigError
 from pipeline.run import run_pipeline
 from pipeline.sinks import source_key
+from tests.conftest import CLIPPED, DOLMA, REPO, WARCFILE, WHIRLWIND
 
-REPO = Path(__file__).resolve().parents[2]
-TESTDATA = REPO.parent / "shared" / "testdata"
-WARCFILE = TESTDATA / "warc-resiliparse" / "warcfile.warc.gz"
-CLIPPED = TESTDATA / "warc-resiliparse" / "clipped.warc.gz"
-WHIRLWIND = TESTDATA / "warc-whirlwind" / "whirlwind.warc.gz"
-DOLMA = sorted((TESTDATA / "warc-dolma").glob("*.warc.gz"))
 ACCOUNTING_INPUTS = [WARCFILE, *DOLMA, WHIRLWIND]
 
 # A cheap pipeline for the tests that are about the runner, not about the stages.

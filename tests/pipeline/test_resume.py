@@ -27,13 +27,7 @@ from pipeline.document import text_hash
 from pipeline.registry import ConfigError
 from pipeline.run import run_pipeline
 from pipeline.sinks import source_key
-
-REPO = Path(__file__).resolve().parents[2]
-TESTDATA = REPO.parent / "shared" / "testdata"
-WARCFILE = TESTDATA / "warc-resiliparse" / "warcfile.warc.gz"
-CLIPPED = TESTDATA / "warc-resiliparse" / "clipped.warc.gz"
-WHIRLWIND = TESTDATA / "warc-whirlwind" / "whirlwind.warc.gz"
-DOLMA = sorted((TESTDATA / "warc-dolma").glob("*.warc.gz"))
+from tests.conftest import CLIPPED, DOLMA, REPO, WARCFILE, WHIRLWIND
 
 
 def row_keys(output: Path) -> list[tuple[str, str, str]]:
