@@ -29,7 +29,8 @@ so <meta charset> or detection), and the same string goes to every extractor. Ex
 
 The snippet metric is reported twice: on the raw output, and on the output with the Markdown marks
 that plain trafilatura text lacks removed by :func:`strip_markdown` (heading marks, code fence lines,
-inline-code backticks), applied identically to every extractor's output. A snippet that
+inline-code backticks, applied identically to every extractor's output; and on ccsieve's output,
+where the math pass wrote them, formulas and the ``\\$`` escape of literal dollars). A snippet that
 runs from a paragraph into the next heading cannot match "...end. ## Next" in the raw form, which is
 a property of the layout, not of what was extracted.
 
@@ -154,13 +155,19 @@ _HEADING = re.compile(r"^ {0,3}#{1,6} ", re.MULTILINE)
 _INLINE_CODE = re.compile(r"(`+) ?([^`\n]+?) ?\1")
 
 
-def strip_markdown(text: str) -> str:
+_FORMULA = re.compile(r"\$\$.+?\$\$|(?<!\\)\$(?:\\.|[^$\\])+?(?<!\\)\$", re.DOTALL)
+
+
+def strip_markdown(text: str, math: bool) -> str:
     """The text without the marks that plain trafilatura text does not have: heading marks, code
-    fences and inline-code backticks. ("- " items and "| a |" rows are trafilatura's own plain
+    fences, inline-code backticks and, for output of the math pass (``math``), its formulas
+    (``$..$``, ``$$..$$``: trafilatura drops MathML, MathJax scripts and formula images) and the
+    escape of literal dollars (``\\$``). ("- " items and "| a |" rows are trafilatura's own plain
     layout, which the snippets were written against, so they stay.)"""
     text = _FENCE_LINE.sub("", text)
     text = _HEADING.sub("", text)
-    return _INLINE_CODE.sub(r"\2", text)
+    text = _INLINE_CODE.sub(r"\2", text)
+    return _FORMULA.sub("", text).replace("\\$", "$") if math else text
 
 
 def snippet_counts(page: Page, result: str | None) -> tuple[int, int, int, int]:
@@ -290,7 +297,7 @@ def evaluate(limit: int | None, repeat: int) -> dict[str, Any]:
         code_outputs, _ = run_all(extract, code_pages)
         close()
         snippet_out, cleaneval_out = outputs[: len(snippet_pages)], outputs[len(snippet_pages) :]
-        stripped = [strip_markdown(o) if o else o for o in snippet_out]
+        stripped = [strip_markdown(o, name.startswith("ccsieve")) if o else o for o in snippet_out]
         results[name] = {
             "snippets": snippet_scores(
                 [snippet_counts(p, o) for p, o in zip(snippet_pages, snippet_out, strict=True)]

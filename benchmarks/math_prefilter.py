@@ -35,11 +35,14 @@ from extractors.warc import WarcReader  # noqa: E402
 def math_pages() -> list[tuple[str, str, bool]]:
     """(name, html, has gold formulas) for math-pages and math-wikipedia."""
     pages = []
-    for path in sorted((TESTDATA / "math-pages").glob("*/*.html.gz")):
+    labelled = REPO_ROOT / "benchmarks" / "math-labelled"  # ours: see its SOURCE.md
+    shared = sorted((TESTDATA / "math-pages").glob("*/*.html.gz"))
+    for path in [*shared, *sorted(labelled.glob("*/*.html.gz"))]:
         gold = path.with_name(path.name.replace(".html.gz", ".gold.txt"))
         has_formulas = gold.is_file() and bool(gold.read_text(encoding="utf-8").strip())
         html = decode_html(gzip.decompress(path.read_bytes()), None)[0]
-        pages.append((f"{path.parent.name}/{path.name}", html, has_formulas))
+        prefix = "labelled:" if path.is_relative_to(labelled) else ""
+        pages.append((f"{prefix}{path.parent.name}/{path.name}", html, has_formulas))
     for path in sorted((TESTDATA / "math-wikipedia").glob("*.html.gz")):
         html = decode_html(gzip.decompress(path.read_bytes()), None)[0]
         pages.append((f"math-wikipedia/{path.name}", html, True))

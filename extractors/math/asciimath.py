@@ -133,7 +133,9 @@ class _Parser:
             if self.peek() == mark:
                 self.take()
                 script = self.simple(depth) or _Node("")
-                tex = f"{tex}{mark}{{{script.bare}}}"
+                bare = script.bare
+                # one letter or digit needs no braces: "s_i", as a person writes it
+                tex = f"{tex}{mark}{bare}" if len(bare) == 1 and bare.isalnum() else f"{tex}{mark}{{{bare}}}"
         return _Node(tex, base.inner if tex == base.tex else None)
 
     def simple(self, depth: int) -> _Node | None:

@@ -182,6 +182,9 @@ def _mathjax3(dom: Dom[Any, Any], node: Any) -> _Action:
     display = dom.attr(node, "display") in ("true", "block") or dom.attr(maths[0], "display") == "block"
     for assistive in dom.descendants(node, "mjx-assistive-mml"):
         display = display or dom.attr(assistive, "display") == "block"
+    for span in dom.descendants(node, "span"):  # a TeX copy some sites keep for copy and paste
+        if "mjx-copytext" in _classes(dom, span) and (tex := _strip_delimiters(dom.text(span), display))[0]:
+            return "formula", Formula(*tex)
     return "formula", Formula(mathml_tex(dom, maths[0]), display)
 
 
@@ -245,17 +248,26 @@ def _delimited_container(dom: Dom[Any, Any], node: Any) -> _Action | None:
     """Stack Exchange ``.math-container`` and arithmatex: the TeX with its delimiters inside."""
     if any(_script_type(dom, s).startswith("math/") for s in dom.descendants(node, "script")):
         return None  # arithmatex in MathJax-script mode: the scripts are the formulas
-    text = dom.text(node).strip()
-    display = dom.tag(node) == "div"
-    for open_, close, is_display in (("$$", "$$", True), ("\\[", "\\]", True), ("\\(", "\\)", False),
-                                     ("$", "$", False)):  # fmt: skip
-        if text.startswith(open_) and text.endswith(close) and len(text) >= len(open_) + len(close):
-            text, display = text[len(open_) : len(text) - len(close)].strip(), is_display
-            break
+    text, display = _strip_delimiters(dom.text(node), dom.tag(node) == "div")
     return ("formula", Formula(text, display)) if text else None
 
 
+def _strip_delimiters(text: str, display: bool) -> tuple[str, bool]:
+    """TeX without its outer ``$$ \\[ \\( $`` pair, and whether the pair meant display math."""
+    text = text.strip()
+    for open_, close, is_display in (("$$", "$$", True), ("\\[", "\\]", True), ("\\(", "\\)", False),
+                                     ("$", "$", False)):  # fmt: skip
+        if text.startswith(open_) and text.endswith(close) and len(text) >= len(open_) + len(close):
+            return text[len(open_) : len(text) - len(close)].strip(), is_display
+    return text, display
+
+
 def _image_url_tex(url: str) -> str:
+    if "latex.php" not in url and "chart" not in url:
+        # codecogs ("gif.latex?TeX", "svg.image?TeX"), mimetex.cgi?TeX, mathtex.cgi?TeX: the TeX is
+        # often written raw (spaces, newlines, "<"), so it is cut at the first "?", not parsed as a URL
+        query = url.partition("?")[2]
+        return " ".join(unquote(query).split())
     url = url.strip().split(" ")[0]  # a srcset entry: "URL 1x"
     parts = urlsplit(url)
     if "latex.php" in parts.path or "chart" in parts.path:
@@ -263,9 +275,7 @@ def _image_url_tex(url: str) -> str:
         for key in ("latex", "chl"):
             if query.get(key):
                 return query[key][0].strip()
-        return ""
-    # codecogs ("gif.latex?TeX", "svg.image?TeX"), mimetex.cgi?TeX, mathtex.cgi?TeX
-    return unquote(parts.query).strip() if parts.query else ""
+    return ""
 
 
 def _image(dom: Dom[Any, Any], node: Any) -> _Action | None:
