@@ -7,8 +7,9 @@ A stage sees documents, never paths, ranks or executors. Three helpers cover nea
 * :class:`Mapper` -- ``map(doc)`` returns the transformed document.
 
 Any stage may raise :class:`Drop` to remove a document with a reason. Counting is done here, in
-:meth:`Stage.run`, so that every stage reports seen, kept, dropped by reason and seconds the same way;
-an exception on one document quarantines that document instead of failing the batch.
+:meth:`Stage.run`, so that every stage reports seen, kept, dropped by reason, seconds and a histogram
+of every score it wrote the same way; an exception on one document quarantines that document instead
+of failing the batch.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from pipeline.document import Document, DropRecord
+from pipeline.histogram import ScoreHistogram
 
 __all__ = [
     "Annotator",
@@ -29,6 +31,7 @@ __all__ = [
     "Filter",
     "Mapper",
     "Resources",
+    "ScoreHistogram",
     "Stage",
     "StageOutcome",
     "StageStats",
@@ -64,34 +67,54 @@ class Resources:
 
 @dataclass(slots=True)
 class StageStats:
-    """Counts for one stage; adding two gives the counts of both."""
+    """Counts for one stage; adding two gives the counts of both.
+
+    ``scores`` holds one histogram per score the stage wrote (``doc.scores`` keys, and
+    ``language_score``), over every document it saw -- the dropped ones included, so that a
+    threshold can be read off a score-only run.
+    """
 
     seen: int = 0
     kept: int = 0
     dropped: Counter[str] = field(default_factory=Counter)
     seconds: float = 0.0
+    scores: dict[str, ScoreHistogram] = field(default_factory=dict)
 
     def add(self, other: StageStats) -> None:
         self.seen += other.seen
         self.kept += other.kept
         self.dropped.update(other.dropped)
         self.seconds += other.seconds
+        for key, hist in other.scores.items():
+            self.score(key).add(hist)
+
+    def score(self, key: str) -> ScoreHistogram:
+        """The histogram of score ``key``, created empty on first use."""
+        hist = self.scores.get(key)
+        if hist is None:
+            hist = self.scores[key] = ScoreHistogram()
+        return hist
 
     @property
     def dropped_total(self) -> int:
         return sum(self.dropped.values())
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data = {
             "seen": self.seen,
             "kept": self.kept,
             "dropped": dict(sorted(self.dropped.items())),
             "seconds": round(self.seconds, 6),
         }
+        # Only stages that score get the key: markers and stats of the others read as before.
+        if self.scores:
+            data["scores"] = {key: self.scores[key].to_dict() for key in sorted(self.scores)}
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> StageStats:
-        return cls(data["seen"], data["kept"], Counter(data["dropped"]), data["seconds"])
+        scores = {key: ScoreHistogram.from_dict(h) for key, h in data.get("scores", {}).items()}
+        return cls(data["seen"], data["kept"], Counter(data["dropped"]), data["seconds"], scores)
 
 
 @dataclass(slots=True)
@@ -142,6 +165,8 @@ class Stage(ABC):
             self.setup()
             self._ready = True
         stats = StageStats(seen=len(docs))
+        # What each document carried before: the scores this stage writes are the ones that differ.
+        before = [(doc.language_score, doc.scores.copy()) for doc in docs]
         start = time.perf_counter()
         results: list[str | Drop | BaseException | None]
         if type(self).process_batch is Stage.process_batch:
@@ -174,6 +199,8 @@ class Stage(ABC):
         stats.seconds = time.perf_counter() - start
         stats.kept = len(kept)
         stats.dropped.update(d.reason for d in dropped)
+        for doc, (language_score, scores) in zip(docs, before, strict=True):
+            _record_scores(stats, doc, language_score, scores)
         return StageOutcome(kept, dropped, stats)
 
     def _process_one(self, doc: Document) -> str | Drop | BaseException | None:
@@ -186,6 +213,22 @@ class Stage(ABC):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(label={self.label!r})"
+
+
+def _record_scores(
+    stats: StageStats, doc: Document, language_score: float | None, scores: dict[str, float]
+) -> None:
+    """Count the scores this stage wrote to ``doc``, found by comparing with what it carried before.
+
+    Compared by identity, not value: a stage that computes a score stores a new object even when
+    the value is the one the document already had (a rerun over written shards), and that run
+    must be counted too; a score merely carried along is the same object and is not.
+    """
+    if doc.language_score is not None and doc.language_score is not language_score:
+        stats.score("language_score").record(doc.language_score)
+    for key, value in doc.scores.items():
+        if value is not scores.get(key):
+            stats.score(key).record(value)
 
 
 class Filter(Stage):

@@ -99,6 +99,7 @@ def _report_markdown(stats: RunStats, output: str) -> str:
         lines.append(
             f"| {label} | {s.seen:,} | {s.kept:,} | {s.dropped_total:,} | {s.seconds:.2f} | {reasons} |"
         )
+    lines += _scores_markdown(stats)
     lines += [
         "",
         "## Input files",
@@ -110,6 +111,25 @@ def _report_markdown(stats: RunStats, output: str) -> str:
         status = f["status"] if not f["error"] else f"{f['status']}: {f['error']}"
         lines.append(f"| {source} | {status} | {f['responses_read']:,} | {f['kept']:,} | {f['dropped']:,} |")
     return "\n".join(lines) + "\n"
+
+
+def _scores_markdown(stats: RunStats) -> list[str]:
+    """One text histogram per score and stage, for choosing thresholds from a score-only run."""
+    scored = [
+        (label, key, hist) for label, s in stats.stages.items() for key, hist in sorted(s.scores.items())
+    ]
+    if not scored:
+        return []
+    lines = [
+        "",
+        "## Scores",
+        "",
+        "Every score a stage wrote, over every document it saw (the ones it dropped included). Bins are",
+        "0.01 wide in [0, 1] and 20 per decade above 1 (mirrored below 0); percentiles are exact to a bin.",
+    ]
+    for label, key, hist in scored:
+        lines += ["", f"### {label}: `{key}`", "", "```", *hist.render(), "```"]
+    return lines
 
 
 def write_run_outputs(layout: OutputLayout, stage_order: list[str], runner: dict[str, Any]) -> RunStats:

@@ -71,7 +71,9 @@ def test_same_rows(both_runs: tuple[Path, dict, Path, dict]) -> None:
 
 def test_same_stats(both_runs: tuple[Path, dict, Path, dict]) -> None:
     _, local_stats, _, ray_stats = both_runs
-    assert _counts(ray_stats) == _counts(local_stats)
+    assert _counts(ray_stats) == _counts(local_stats)  # score histograms included
+    language = local_stats["stages"]["language"]
+    assert language["scores"]["language_score"]["count"] == language["seen"] > 0
     assert ray_stats["runner"]["executor"] == "ray"
     # The truncated file is reported by both runners, with the same message.
     clipped = INPUTS[1]
