@@ -25,7 +25,7 @@ Usage (from the repository root)::
 
     .venv/bin/python benchmarks/lid_accuracy.py [--sets sentences|all] [--batch-size N] [--json PATH]
 
-Prints Markdown (the tables of docs/filters-language.md).
+Prints Markdown (the tables of docs/filters.md).
 """
 
 from __future__ import annotations

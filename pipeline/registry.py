@@ -15,7 +15,16 @@ __all__ = ["ConfigError", "build_stage", "get_stage_class", "register", "registe
 
 # Modules whose import registers the built-in stages; imported on first lookup so that
 # `pipeline` itself does not depend on the heavier packages.
-_BUILTIN_MODULES = ("extractors.html", "extractors.prefilter", "filters.language", "filters.heuristics")
+_BUILTIN_MODULES = (
+    "extractors.html",
+    "extractors.prefilter",
+    "filters.language",
+    "filters.heuristics",
+    "filters.perplexity",
+    "filters.classifiers",
+    "filters.decontamination",
+    "filters.pii",
+)
 
 _REGISTRY: dict[str, type[Stage]] = {}
 _loaded = False
