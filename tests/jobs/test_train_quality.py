@@ -63,7 +63,7 @@ def test_math_task_labels_and_scheme(corpus, tmp_path: Path, capsys) -> None:
     pos, neg, _ = corpus  # any two classes will do: this checks the preset, not the model
     model = tmp_path / "math.bin"
     argv = ["--task", "math", "--positives", str(pos), "--negatives", str(neg), "--output", str(model)]
-    assert main([*argv, "--epoch", "5", "--bucket", "10000", "--dim", "16"]) == 0
+    assert main([*argv, "--epoch", "5", "--dim", "16"]) == 0
     entry = yaml.safe_load(capsys.readouterr().out.split("config entry:")[1])[0]
     assert entry["stage"] == "math_score" and entry["positive_label"] == "math"
     assert entry["preprocessing"] == "tokens"
