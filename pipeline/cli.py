@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from pipeline.config import DEFAULT_CONFIG, load_config
 from pipeline.registry import ConfigError, registered_stages
 from pipeline.sources import InputError
+from pipeline.training.command import add_validate_arguments, validate_command
 
 if TYPE_CHECKING:
     from extractors.engines import Engine
@@ -167,6 +168,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     extract.add_argument("--url", default=None, help="the page's URL, given to the extractor")
     extract.add_argument("--timeout", type=float, default=5.0, help="seconds per page (default: %(default)s)")
     extract.set_defaults(func=extract_command)
+    validate = sub.add_parser(
+        "validate", help="check shards and train a small LM on them (A/B: --a/--b; docs/validation.md)"
+    )
+    add_validate_arguments(validate)
+    validate.set_defaults(func=validate_command)
     args = parser.parse_args(argv)
     return int(args.func(args))
 
