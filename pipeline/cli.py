@@ -143,6 +143,41 @@ def extract_command(args: argparse.Namespace) -> int:
     return 1 if failures else 0
 
 
+def report_command(args: argparse.Namespace) -> int:
+    """Rebuild ``report.html`` of a finished run from its ``stats.json`` and shards."""
+    from pipeline.report_html import write_report_html
+
+    try:
+        print(write_report_html(args.run, args.output, args.dedup))
+    except FileNotFoundError as exc:
+        print(f"ccsieve: error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def release_command(args: argparse.Namespace) -> int:
+    """Stage a run as a Hugging Face dataset (shards + card) and upload it, or only show it (--dry-run)."""
+    from pipeline.release import redact, stage_release, upload_release
+
+    try:
+        plan = stage_release(
+            args.run, args.repo, staging=args.staging, shard_mb=args.shard_mb, license_id=args.license
+        )
+        print(f"staging: {plan.staging}  ({plan.rows:,} documents)")
+        for f in plan.files:
+            print(f"{f.size:>14,}  {f.path}")
+        if args.dry_run:
+            print()
+            print(plan.card)
+            print(f"dry run: nothing uploaded to {args.repo}")
+            return 0
+        print(f"uploaded: {upload_release(plan, args.repo, private=args.private)}")
+    except Exception as exc:  # the Hub's errors are many; show one redacted line, never the token
+        print(f"ccsieve: error: {redact(f'{type(exc).__name__}: {exc}')}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="ccsieve", description="Common Crawl WARCs to curated Parquet.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -173,6 +208,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     add_validate_arguments(validate)
     validate.set_defaults(func=validate_command)
+    report = sub.add_parser("report", help="rebuild a run's self-contained report.html (docs/report.md)")
+    report.add_argument("run", metavar="RUN", help="output folder of a run (local path or fsspec URL)")
+    report.add_argument("--output", default=None, help="HTML file to write (default: RUN/report.html)")
+    report.add_argument("--dedup", default=None, help="a dedup_stats.json (default: RUN/dedup_stats.json)")
+    report.set_defaults(func=report_command)
+    release = sub.add_parser("release", help="publish a run as a Hugging Face dataset (docs/release.md)")
+    release.add_argument("run", metavar="RUN", help="output folder of a finished run")
+    release.add_argument("--repo", required=True, help="dataset repo on the Hub, user/name")
+    release.add_argument(
+        "--dry-run", action="store_true", help="stage and show the files and card; upload nothing"
+    )
+    release.add_argument(
+        "--shard-mb", type=float, default=500.0, help="target shard size in MB (default: %(default)s)"
+    )
+    release.add_argument("--license", default="odc-by", help="card license id (default: %(default)s)")
+    release.add_argument("--private", action="store_true", help="create the repo private")
+    release.add_argument("--staging", default=None, help="local staging folder (default: RUN/release)")
+    release.set_defaults(func=release_command)
     args = parser.parse_args(argv)
     return int(args.func(args))
 

@@ -133,7 +133,7 @@ def _scores_markdown(stats: RunStats) -> list[str]:
 
 
 def write_run_outputs(layout: OutputLayout, stage_order: list[str], runner: dict[str, Any]) -> RunStats:
-    """Aggregate the markers into ``stats.json`` and ``report.md``; return the stats."""
+    """Aggregate the markers into ``stats.json``, ``report.md`` and ``report.html``; return the stats."""
     from extractors.warc import READ_STAGE
 
     stats = RunStats.from_markers(layout.markers(), [READ_STAGE, *stage_order])
@@ -142,4 +142,7 @@ def write_run_outputs(layout: OutputLayout, stage_order: list[str], runner: dict
         json.dump(stats.to_dict(), fh, indent=1)
     with layout.fs.open(layout.join("report.md"), "w") as fh:
         fh.write(_report_markdown(stats, layout.root))
+    from pipeline.report_html import write_report_html
+
+    write_report_html(layout.root)
     return stats
