@@ -65,7 +65,7 @@ def run_command(args: argparse.Namespace) -> int:
     print(f"shards:   {args.output.rstrip('/')}/data/")
     print(f"dropped:  {args.output.rstrip('/')}/dropped/  (quarantine/ for failed records)")
     print(f"stats:    {args.output.rstrip('/')}/stats.json")
-    print(f"report:   {args.output.rstrip('/')}/report.md")
+    print(f"report:   {args.output.rstrip('/')}/report.md (and report.html)")
     failed = stats.failed_files
     for error in sorted(failed.values()):
         print(f"ccsieve: error: {error}", file=sys.stderr)
