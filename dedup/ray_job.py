@@ -9,8 +9,6 @@ nodes (8 bytes per removed document) and the member rows of the clusters, which 
 
 from __future__ import annotations
 
-import logging
-import os
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -19,24 +17,12 @@ import pyarrow as pa
 from dedup.clusters import MEMBER_SCHEMA
 from dedup.ray_clusters import cluster_ray
 from dedup.signatures import Lookup, SignatureParams, sign_shard
+from pipeline.ray_runner import init_ray
 
 if TYPE_CHECKING:
     from dedup.job import DedupOptions, _Stage
 
 __all__ = ["RayBackend"]
-
-
-def _init_ray() -> None:
-    import ray
-
-    if ray.is_initialized():
-        return
-    quiet = {"log_to_driver": False, "logging_level": logging.WARNING}
-    if os.environ.get("RAY_ADDRESS"):
-        ray.init(**quiet)
-    else:
-        # A private single-node Ray: no dashboard, nothing listening beyond this machine.
-        ray.init(include_dashboard=False, _node_ip_address="127.0.0.1", **quiet)
 
 
 def _sign(batch: pa.Table, params: SignatureParams, batch_rows: int) -> pa.Table:
@@ -76,7 +62,7 @@ class RayBackend:
         import ray
         import ray.data
 
-        _init_ray()
+        init_ray()
         self.opts = opts
         ctx = ray.data.DataContext.get_current()
         ctx.enable_progress_bars = opts.progress

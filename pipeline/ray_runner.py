@@ -33,7 +33,7 @@ from pipeline.stage import Resources, Stage, StageStats
 if TYPE_CHECKING:
     from pipeline.run import RunPlan
 
-__all__ = ["run_ray", "stage_groups"]
+__all__ = ["init_ray", "run_ray", "stage_groups"]
 
 _KIND = "_kind"  # "doc", "drop" or "meta"
 _PAYLOAD = "_payload"  # JSON of a DropRecord, or of {"source", "stats", "eof"}
@@ -132,7 +132,8 @@ class _OpenSource:
         return all(nxt["seen"] == prev["kept"] for prev, nxt in pairwise(funnel))
 
 
-def _init_ray() -> None:
+def init_ray() -> None:
+    """Connect to ``RAY_ADDRESS`` when set, else start a private single-node Ray (once per process)."""
     import ray
 
     if ray.is_initialized():
@@ -152,7 +153,7 @@ def run_ray(plan: RunPlan, workers: int | None = None, progress: bool = True) ->
     import ray
     import ray.data
 
-    _init_ray()
+    init_ray()
     ctx = ray.data.DataContext.get_current()
     ctx.enable_progress_bars = progress
     ctx.verbose_progress = False

@@ -33,3 +33,15 @@ def make_doc(text: str = "", doc_id: str = "d0", **fields: object) -> Document:
 def make_docs(*texts: str) -> list[Document]:
     """One Document per text, with ids d0, d1, ..."""
     return [make_doc(text, f"d{i}") for i, text in enumerate(texts)]
+
+
+def run_sample_pipeline(output: Path) -> Path:
+    """The default pipeline over the bundled samples (``make run``'s input), in a child process."""
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-m", "jobs.process_cc", "--input", "jobs/samples", "--output", str(output),
+               "--no-progress"]  # fmt: skip
+    proc = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == 0, proc.stderr
+    return output

@@ -18,6 +18,7 @@ import pytest
 import yaml
 
 from pipeline.release import RELEASE_SCHEMA, size_category, stage_release
+from tests.conftest import run_sample_pipeline
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -36,26 +37,7 @@ def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedP
 
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("release") / "run"
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "jobs.process_cc",
-            "--input",
-            "jobs/samples",
-            "--output",
-            str(out),
-            "--no-progress",
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr
-    return out
+    return run_sample_pipeline(tmp_path_factory.mktemp("release") / "run")
 
 
 def _hub_env(tmp: Path, **extra: str) -> dict[str, str]:

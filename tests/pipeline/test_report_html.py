@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from pipeline.cli import main
 from pipeline.report_html import write_report_html
+from tests.conftest import run_sample_pipeline
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -19,24 +19,7 @@ CHROMIUM = Path("/usr/bin/chromium")
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("run") / "out"
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "jobs.process_cc",
-            "--input",
-            "jobs/samples",
-            "--output",
-            str(out),
-            "--no-progress",
-        ],
-        cwd=ROOT,
-        check=True,
-        capture_output=True,
-        timeout=120,
-    )
-    return out
+    return run_sample_pipeline(tmp_path_factory.mktemp("run") / "out")
 
 
 def test_report_is_self_contained_and_complete(run: Path) -> None:
