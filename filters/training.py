@@ -20,6 +20,7 @@ from typing import Any
 
 from filters.classifiers import DEFAULT_MAX_CHARS, label_token, positive_probabilities, preprocess
 from filters.models import file_sha256
+from filters.training_split import Example, dedupe, fold_groups, oversample, split_holdout
 
 __all__ = [
     "Example",
@@ -34,15 +35,6 @@ __all__ = [
     "split_holdout",
     "train_model",
 ]
-
-
-@dataclass(frozen=True, slots=True)
-class Example:
-    """One training document: its text, its class, and the group it must not be split from."""
-
-    text: str
-    positive: bool
-    group: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,94 +111,6 @@ class TrainedModel:
         return fasttext.load_model(str(self.path))
 
 
-# --- splitting ----------------------------------------------------------------------------------
-
-
-def dedupe(
-    examples: Iterable[Example], max_chars: int = DEFAULT_MAX_CHARS, scheme: str = "dclm"
-) -> tuple[list[Example], int]:
-    """Drop empty texts and exact duplicates (after :func:`preprocess`); a text given both labels is
-    dropped entirely. Returns the survivors and how many were removed."""
-    seen: dict[str, bool | None] = {}
-    order: list[tuple[str, Example]] = []
-    removed = 0
-    for ex in examples:
-        key = preprocess(ex.text, max_chars, scheme)
-        if not key:
-            removed += 1
-            continue
-        if key in seen:
-            removed += 1
-            if seen[key] is not None and seen[key] != ex.positive:
-                seen[key] = None  # contradictory labels: neither copy is evidence
-            continue
-        seen[key] = ex.positive
-        order.append((key, ex))
-    kept = [ex for key, ex in order if seen[key] is not None]
-    return kept, removed + len(order) - len(kept)
-
-
-def _strata(examples: Sequence[Example], seed: int) -> list[list[tuple[str, int]]]:
-    """Groups that hold positives and groups that do not, each shuffled with ``seed``, with sizes."""
-    sizes: dict[str, int] = {}
-    has_positive: dict[str, bool] = {}
-    for ex in examples:
-        sizes[ex.group] = sizes.get(ex.group, 0) + 1
-        has_positive[ex.group] = has_positive.get(ex.group, False) or ex.positive
-    rng = random.Random(seed)
-    strata = []
-    for flag in (True, False):
-        groups = sorted(g for g in sizes if has_positive[g] is flag)
-        rng.shuffle(groups)
-        strata.append([(g, sizes[g]) for g in groups])
-    return strata
-
-
-def split_holdout(
-    examples: Sequence[Example], fraction: float = 0.1, seed: int = 0
-) -> tuple[list[Example], list[Example]]:
-    """Split into (train, held-out) by whole groups, about ``fraction`` of the documents held out.
-
-    Groups with positives and groups without are drawn separately so both classes reach the
-    held-out set; the training list is shuffled with ``seed`` (fastText learns in file order).
-    """
-    if not 0.0 <= fraction < 1.0:
-        raise ValueError(f"held-out fraction must be in [0, 1), not {fraction}")
-    held: set[str] = set()
-    for stratum in _strata(examples, seed):
-        target = fraction * sum(size for _, size in stratum)
-        taken = 0
-        for group, size in stratum:
-            if taken >= target:
-                break
-            if taken + size > 2 * target:
-                continue  # one big site would overshoot the fraction twice over; a smaller one may fit
-            held.add(group)
-            taken += size
-        if not taken and target > 0 and stratum:
-            held.add(min(stratum, key=lambda item: item[1])[0])  # every group is big: take the smallest
-    train = [ex for ex in examples if ex.group not in held]
-    test = [ex for ex in examples if ex.group in held]
-    random.Random(seed).shuffle(train)
-    return train, test
-
-
-def fold_groups(examples: Sequence[Example], folds: int, seed: int = 0) -> list[set[str]]:
-    """Assign groups to ``folds`` folds, positive-holding groups and the rest dealt out separately,
-    largest first, each to the fold with the fewest documents of that stratum so far."""
-    if folds < 2:
-        raise ValueError("cross-validation needs at least 2 folds")
-    assignment: list[set[str]] = [set() for _ in range(folds)]
-    for stratum in _strata(examples, seed):
-        load = [0] * folds
-        # Stable sort after the seeded shuffle: equal-sized groups keep a random order.
-        for group, size in sorted(stratum, key=lambda item: -item[1]):
-            target = min(range(folds), key=lambda i: (load[i], i))
-            assignment[target].add(group)
-            load[target] += size
-    return assignment
-
-
 # --- training and evaluation --------------------------------------------------------------------
 
 
@@ -269,15 +173,28 @@ def train_model(
                         "fastText 0.9.2 does this on some inputs at some settings: try another --lr, "
                         "--dim or --seed"
                     ) from None
-                # softmax with a high learning rate can overflow on some inputs; a lower one is the
-                # usual cure, and the settings written with the model say which was used
-                settings = dataclasses.replace(settings, lr=settings.lr / 2)
-                print(f"warning: fastText diverged (NaN); retrying with lr={settings.lr:g}", file=sys.stderr)
+                settings = _calmer(settings)
+                print(
+                    f"warning: fastText diverged (NaN); retrying with lr={settings.lr:g}, "
+                    f"epoch={settings.epoch}",
+                    file=sys.stderr,
+                )
         assert model is not None
     model.save_model(str(output))
     digest = file_sha256(output)
     output.with_name(output.name + ".sha256").write_text(f"{digest}  {output.name}\n", encoding="utf-8")
     return TrainedModel(output, digest, label_token(positive_label), label_token(negative_label), settings)
+
+
+def _calmer(settings: TrainSettings) -> TrainSettings:
+    """The settings for a retry after NaN: half the learning rate, twice the epochs.
+
+    A lower rate is the usual cure for an overflowing softmax, but fastText decays the rate
+    linearly to zero over the run, so halving it alone leaves a small corpus undertrained (on the
+    quality test set, lr 0.2 -> 0.1 at 20 epochs moved the mean held-out scores from 0.76/0.18 to
+    0.50/0.49). Keeping lr x epoch constant gives the same model quality (0.77/0.18).
+    """
+    return dataclasses.replace(settings, lr=settings.lr / 2, epoch=settings.epoch * 2)
 
 
 def _train(data: Path, settings: TrainSettings) -> Any:
@@ -296,17 +213,6 @@ def _train(data: Path, settings: TrainSettings) -> Any:
         seed=settings.seed,
         verbose=0,
     )
-
-
-def oversample(examples: Sequence[Example], seed: int = 0) -> list[Example]:
-    """Repeat the rarer class ``majority // minority`` times and shuffle (training side only)."""
-    pos = [ex for ex in examples if ex.positive]
-    neg = [ex for ex in examples if not ex.positive]
-    minority, majority = (pos, neg) if len(pos) < len(neg) else (neg, pos)
-    factor = len(majority) // len(minority) if minority else 1
-    out = minority * factor + majority
-    random.Random(seed).shuffle(out)
-    return out
 
 
 def evaluate(

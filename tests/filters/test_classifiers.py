@@ -205,3 +205,28 @@ def test_training_and_prediction_see_the_same_text(tmp_path: Path) -> None:
     assert preprocess(text) == "First line of a page. Second line: $x^2 + \\alpha$ third"
     assert preprocess(text, scheme="tokens").endswith("x ^ 2 + \\alpha $ third")
     assert "\n" not in preprocess(text, 20) and len(preprocess(text, 20)) <= 20
+
+
+def test_nan_retry_keeps_the_step_budget(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # fastText's divergence is not reproducible on demand, so the first attempt is made to fail the
+    # way fastText does; the retry then trains for real and must still give a separating model.
+    import filters.training as training
+
+    real_train = training._train
+    calls: list[TrainSettings] = []
+
+    def diverge_once(data: Path, settings: TrainSettings):
+        calls.append(settings)
+        if len(calls) == 1:
+            raise RuntimeError("Encountered NaN.")
+        return real_train(data, settings)
+
+    monkeypatch.setattr(training, "_train", diverge_once)
+    trained, held = _train(quality_corpus(every=2), "quality", tmp_path / "quality.bin")
+    assert [(s.lr, s.epoch) for s in calls] == [(0.2, 20), (0.1, 40)]
+    assert (trained.settings.lr, trained.settings.epoch) == (0.1, 40)
+    docs = _docs(held)
+    _stage(trained).run(docs)
+    positives = [d.scores["quality"] for d, ex in zip(docs, held, strict=True) if ex.positive]
+    negatives = [d.scores["quality"] for d, ex in zip(docs, held, strict=True) if not ex.positive]
+    assert sum(positives) / len(positives) > sum(negatives) / len(negatives) + 0.3
