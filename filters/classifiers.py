@@ -25,6 +25,7 @@ __all__ = [
     "PREPROCESSING",
     "FastTextClassifier",
     "MathScore",
+    "PerplexityCorrelationStudent",
     "QualityClassifier",
     "label_token",
     "positive_probabilities",
@@ -231,6 +232,30 @@ class MathScore(FastTextClassifier):
         keep_above: bool = True,
         max_chars: int = DEFAULT_MAX_CHARS,
         preprocessing: str = "tokens",
+    ) -> None:
+        super().__init__(
+            model_path, model_sha256, positive_label, threshold, keep_above, max_chars, preprocessing
+        )
+
+
+@register
+class PerplexityCorrelationStudent(FastTextClassifier):
+    """The perplexity-correlation student (docs/perplexity-correlations.md): P(``__label__include``)
+    from the fastText model ``jobs/pplcorr_fit.py`` trains on pages labelled by their domain's
+    projected weight. Score-only by default: the selection is a token budget over the written shards
+    (``jobs/pplcorr_select.py``), not a per-document threshold."""
+
+    name = "pplcorr"
+
+    def __init__(
+        self,
+        model_path: str,
+        model_sha256: str,
+        positive_label: str = "include",
+        threshold: float | None = None,
+        keep_above: bool = True,
+        max_chars: int = DEFAULT_MAX_CHARS,
+        preprocessing: str = "dclm",
     ) -> None:
         super().__init__(
             model_path, model_sha256, positive_label, threshold, keep_above, max_chars, preprocessing
