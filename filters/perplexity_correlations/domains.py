@@ -2,8 +2,10 @@
 
 A document's domain is the registered domain of its URL (``news.bbc.co.uk`` -> ``bbc.co.uk``; with the
 public suffix list's private part, ``someone.github.io`` stays itself), from tldextract's bundled
-snapshot of the list: nothing is fetched. Placeholder hosts (``*.example``) are not one domain. Documents are cut into chunks of about ``chunk_words``
-words at whitespace, and at most ``chunks_per_domain`` chunks are drawn per domain with a seed.
+snapshot of the list: nothing is fetched. Hosts without a registered domain (placeholders such as
+``*.example``) are not lumped together: each such URL is its own group. Documents are cut into chunks
+of about ``chunk_words`` words at whitespace, and at most ``chunks_per_domain`` chunks are drawn per
+domain with a seed.
 """
 
 from __future__ import annotations
@@ -45,15 +47,16 @@ def _extractor() -> Any:
 def registered_domain(url: str) -> str:
     """The registered domain of ``url``, lowercased. A host without one is no grouping evidence: an
     IP address stands for itself (the host), and a name under no public suffix (``*.example``,
-    ``localhost``, intranet names) leaves the URL alone in its group (the URL without its fragment).
-    ``""`` when the URL has no host."""
+    ``localhost``, intranet names) leaves the URL alone in its group (the URL without its fragment),
+    as does a URL with no host at all (the whole string). ``""`` only for an empty URL."""
+    url = url.strip()
     try:
-        parts_of_url = urlsplit(url.strip())
+        parts_of_url = urlsplit(url)
         host = (parts_of_url.hostname or "").lower().rstrip(".")
     except ValueError:
-        return ""
+        return url
     if not host:
-        return ""
+        return url
     parts = _extractor()(host)
     if parts.suffix and parts.domain:
         return f"{parts.domain}.{parts.suffix}"
@@ -83,8 +86,8 @@ class Chunk:
 
 
 def read_pool(paths: Iterable[str | Path]) -> Iterator[PoolDocument]:
-    """Documents of ccsieve shards (files or output folders), with their domains; rows without a
-    domain or text are skipped (their count is the caller's to report: compare with the row count)."""
+    """Documents of ccsieve shards (files or output folders), with their domains; rows without a URL
+    or text are skipped (their count is the caller's to report: compare with the row count)."""
     from pipeline.training.shards import find_shards
 
     for shard in find_shards(paths):

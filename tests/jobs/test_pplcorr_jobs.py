@@ -1,7 +1,8 @@
 """The three perplexity-correlation jobs end to end on real text, with KenLM models trained here.
 
 Pool: MMLU items, one domain per subject (tests/filters/perplexity_correlations/_pool.py). Zoo: five
-KenLM bigram models, each trained on the dev items of a different set of subjects. Benchmark: GSM8K.
+KenLM bigram models, each trained on the dev items of a different set of subjects, and a tiny GPT-2
+built here. Benchmark: GSM8K.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from jobs import bpb as bpb_job
 from jobs import pplcorr_fit, pplcorr_select
 from pipeline.document import ARROW_SCHEMA
 from tests.filters.perplexity_correlations._pool import SUBJECTS, subject_items, write_pool
+from tests.filters.perplexity_correlations._tiny_models import make_tiny_hf
 
 
 @pytest.fixture(scope="module")
@@ -32,6 +34,8 @@ def setup(tmp_path_factory: pytest.TempPathFactory, testdata: Path) -> tuple[Pat
         path = root / "zoo" / f"m{k}.binary"
         train_kenlm(texts, path, order=2, memory="100M")
         models.append(f"m{k}=kenlm:{path}")
+    # And one of the other family: a tiny GPT-2 (context 64, so every 64-word chunk is split).
+    models.append(f"gpt=hf:{make_tiny_hf(root / 'gpt', testdata, seed=0, train_steps=20)}")
     return root, pool, models
 
 
@@ -44,7 +48,7 @@ def test_bpb_fit_select(setup: tuple[Path, Path, list[str]], testdata: Path) -> 
         args += ["--model", m]
     assert bpb_job.main(args) == 0
     matrix = read_bpb(out / "bpb.parquet")
-    assert matrix.models == [f"m{k}" for k in range(5)]
+    assert matrix.models == [*(f"m{k}" for k in range(5)), "gpt"]
     assert len(matrix.domains) == len(SUBJECTS) and (matrix.X > 0).all()
     summary = json.loads((out / "bpb.json").read_text())
     assert summary["dropped_chunks_nan"] == 0 and not summary["failed_models"]
@@ -54,7 +58,7 @@ def test_bpb_fit_select(setup: tuple[Path, Path, list[str]], testdata: Path) -> 
 
     # A broken model fails alone; the finished ones come from the cache, untouched.
     cached = {p: p.stat().st_mtime_ns for p in (out / "cache").rglob("*.npz")}
-    assert len(cached) == 10  # 5 models x (pool chunks, benchmark)
+    assert len(cached) == 12  # 6 models x (pool chunks, benchmark)
     assert bpb_job.main([*args, "--model", "broken=kenlm:" + str(root / "missing.binary")]) == 2
     assert "broken" in json.loads((out / "bpb.json").read_text())["failed_models"]
     assert {p: p.stat().st_mtime_ns for p in cached} == cached

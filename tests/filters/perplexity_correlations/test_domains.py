@@ -19,7 +19,8 @@ def test_registered_domain() -> None:
     # No registered domain: the page is its own group, not lumped with every other placeholder page.
     assert registered_domain("https://pages.example/1#top") == "https://pages.example/1"
     assert registered_domain("https://pages.example/2") != registered_domain("https://pages.example/1")
-    assert registered_domain("") == "" and registered_domain("no url") == ""
+    assert registered_domain("hard::blog.python.org.html") == "hard::blog.python.org.html"  # no host
+    assert registered_domain("") == ""
 
 
 def test_chunks_cut_at_whitespace_and_merge_a_short_tail() -> None:
