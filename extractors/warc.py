@@ -2,7 +2,9 @@
 
 Every response record read becomes exactly one :class:`Document` or one :class:`DropRecord`, so
 ``kept + dropped == responses read`` holds per file. Problems with the file itself (not a WARC, cut
-short) raise :class:`SourceError` after the records before the problem have been yielded.
+short, a gzip member or a record's framing damaged: :mod:`extractors.warc_integrity` checks every
+byte independently of fastwarc) raise :class:`SourceError` after the records before the problem have
+been yielded.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import fsspec
 from fastwarc.warc import ArchiveIterator, WarcRecordType
 
 from extractors.http import PayloadError, decode_html, parse_http_response
+from extractors.warc_integrity import CheckedStream
 from pipeline.document import Document, DropRecord
 
 __all__ = ["READ_STAGE", "SourceError", "WarcReader"]
@@ -51,7 +54,10 @@ class WarcReader:
             if not head:
                 # Never a valid WARC; in practice a download that failed.
                 raise SourceError(source, "empty file (0 bytes)")
-            records = ArchiveIterator(stream, record_types=WarcRecordType.response, parse_http=False)
+            # Every byte fastwarc reads also goes through an independent structure check: fastwarc
+            # ends quietly on most truncations (a cut inside a gzip member or a record's headers).
+            checked = CheckedStream(stream)
+            records = ArchiveIterator(checked, record_types=WarcRecordType.response, parse_http=False)
             while True:
                 try:
                     record = next(records)
@@ -66,23 +72,35 @@ class WarcReader:
                         source, f"WARC stream broken after {self.responses_read} records ({exc})"
                     ) from exc
                 self.responses_read += 1
-                yield from self._convert(source, record)
+                offset = checked.source_offset(int(record.stream_pos))  # type: ignore[attr-defined]
+                yield from self._convert(source, record, offset)
+            problem = checked.drain()
         if self.responses_read == 0 and head[:1] not in (b"W", b"\x1f", b"\x28", b"B"):
             raise SourceError(source, "not a WARC file (no WARC records found)")
+        if problem is not None:
+            raise SourceError(source, f"damaged after {self.responses_read} responses: {problem}")
 
-    def _convert(self, source: str, record: object) -> Iterator[Document | DropRecord]:
+    def _convert(self, source: str, record: object, offset: int) -> Iterator[Document | DropRecord]:
         headers = record.headers  # type: ignore[attr-defined]
         url = (headers.get("WARC-Target-URI") or "").strip().strip("<>")
         raw_date = headers.get("WARC-Date") or ""
         doc = Document(
-            id=record.record_id or f"{source}@{record.stream_pos}",  # type: ignore[attr-defined]
+            id=record.record_id or f"{source}@{offset}",  # type: ignore[attr-defined]
             url=url,
             source=source,
-            offset=int(record.stream_pos),  # type: ignore[attr-defined]
+            offset=offset,
             warc_date=_parse_date(raw_date),
         )
         if doc.warc_date is None and raw_date:
             doc.metadata["warc_date_raw"] = raw_date
+        if headers.get("Content-Length") is None:
+            # fastwarc yields a record cut inside its headers as an empty one; the file check reports
+            # the damage, and the record is kept aside rather than parsed as an empty response.
+            doc.html = ""
+            yield DropRecord.of(
+                doc, READ_STAGE, "bad_warc_headers", quarantined=True, detail="no Content-Length"
+            )
+            return
         declared = int(record.content_length)  # type: ignore[attr-defined]
         if declared > self.max_payload_bytes:
             yield DropRecord.of(doc, READ_STAGE, "payload_too_large", detail=f"{declared} bytes")
