@@ -42,6 +42,9 @@ class LanguageFilter(Filter):
         super().__init__()
         self.languages = frozenset(languages or ())
         self.min_score = min_score
+        if model_path and not model_sha256:
+            # As every model stage: a config without the digest could score with whatever file sits there.
+            raise ValueError(f"model_sha256 is required with model_path ({model_path}): sha256sum prints it")
         self.model_path = model_path
         self.model_sha256 = model_sha256 if model_path else (model_sha256 or LID176_SHA256)
         self.max_chars = max_chars

@@ -2,11 +2,15 @@
 
 Each page goes through the ``extract`` stage as the pipeline runs it (``Stage.run``, sandboxed child,
 ``timeout_s`` per page), once with the default size cap and once with a cap that lets the 50 MB page
-reach the child, so that the time limit itself is what bounds it.
+and the 12 MB table reach the child, so that the time limit itself is what bounds it. The child's
+address space is capped (``memory_mb``); a page that needs more than the cap costs that page only.
+Peak memory per page, both engines: ``benchmarks/pathological_pages.py``.
 """
 
 from __future__ import annotations
 
+import re
+import threading
 import time
 from collections.abc import Iterator
 
@@ -27,11 +31,18 @@ def _page(kind: str) -> str:
         return "<html><body>" + PROSE * (50_000_000 // len(PROSE)) + "</body></html>"
     if kind == "deep":
         return "<html><body>" + PROSE + "<div>" * 5000 + PROSE + "</div>" * 5000 + PROSE + "</body></html>"
+    if kind == "table-flood":  # 20,000 rows of 50 cells: 12 MB, a million cells
+        row = "<tr>" + "".join(f"<td>c{i}</td>" for i in range(50)) + "</tr>"
+        return f"<html><body>{PROSE}<table>{row * 20_000}</table>{PROSE}</body></html>"
+    if kind == "nested-tables":  # 500 levels of <table><tr><td>: 2,000 elements deep, within lxml's limit
+        return (
+            f"<html><body>{PROSE}{'<table><tr><td>' * 500}{PROSE}{'</td></tr></table>' * 500}</body></html>"
+        )
     attributes = " ".join(f'data-a{i}="v"' for i in range(100_000))
     return f"<html><body><div {attributes}>{PROSE}</div>{PROSE}</body></html>"
 
 
-PAGES = {kind: _page(kind) for kind in ("50mb", "deep", "100k-attributes")}
+PAGES = {kind: _page(kind) for kind in ("50mb", "deep", "100k-attributes", "table-flood", "nested-tables")}
 
 
 @pytest.fixture(scope="module", params=[(e, cap) for e in ENGINES for cap in (4.0, 64.0)], ids=str)
@@ -93,3 +104,59 @@ def test_attribute_guard_cuts_only_tags_with_too_many_attributes() -> None:
     blob = f'<html><body><div data-state="{"x" * 50_000}">{PROSE}</div></body></html>'
     assert tame_attributes(blob) == (blob, 0)
     assert tame_attributes(PROSE) == (PROSE, 0)
+
+
+def _child(stage: HtmlExtractor) -> int | None:
+    process = getattr(getattr(stage, "_sandbox", None), "_process", None)
+    return process.pid if process is not None and process.poll() is None else None
+
+
+def _rss_mb(pid: int) -> float:
+    try:
+        with open(f"/proc/{pid}/status") as fh:
+            match = re.search(r"^VmRSS:\s+(\d+) kB", fh.read(), re.MULTILINE)
+    except OSError:  # killed meanwhile
+        return 0.0
+    return int(match.group(1)) / 1024 if match else 0.0
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_child_memory_is_capped(engine: str) -> None:
+    """The child runs under RLIMIT_AS = memory_mb; the table flood needs more than a small cap, and
+    running into it costs that page (a drop within the bound), not the worker."""
+    cap_mb = 512
+    stage = HtmlExtractor(engine=engine, timeout_s=TIMEOUT_S, max_html_mb=64, memory_mb=cap_mb)
+    stage.run([])
+    pid = _child(stage)
+    assert pid is not None
+    with open(f"/proc/{pid}/limits") as fh:
+        limit = next(line for line in fh if line.startswith("Max address space")).split()[3:5]
+    assert limit == [str(cap_mb << 20)] * 2
+    peak = 0.0
+    done = threading.Event()
+
+    def watch() -> None:
+        nonlocal peak
+        while not done.is_set():
+            child = _child(stage)
+            peak = max(peak, _rss_mb(child) if child else 0.0)
+            done.wait(0.005)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    doc = Document(id="t", url="http://example.com/t", source="t", offset=0, html=PAGES["table-flood"])
+    start = time.perf_counter()
+    try:
+        outcome = stage.run([doc])
+    finally:
+        elapsed = time.perf_counter() - start
+        done.set()
+        watcher.join()
+    assert elapsed <= TIMEOUT_S + SLACK_S, f"{elapsed:.2f} s"
+    assert 0 < peak <= cap_mb, peak
+    (drop,) = outcome.dropped
+    assert drop.quarantined
+    assert drop.reason in {"extract_timeout", "extract_crashed"} or "MemoryError" in (drop.detail or ""), drop
+    healthy = Document(id="ok", url="http://example.com/ok", source="t", offset=0, html=PROSE * 3)
+    assert stage.run([healthy]).kept
+    stage.close()

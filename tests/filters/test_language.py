@@ -113,6 +113,8 @@ def test_wrong_sha256_and_missing_file_are_refused(tmp_path: Path) -> None:
     LanguageFilter(model_path=str(copy), model_sha256=LID176_SHA256.upper()).setup()
     missing = tmp_path / "missing.ftz"
     with pytest.raises(ModelFileError, match=r"not found.*missing\.ftz"):
-        LanguageFilter(model_path=str(missing)).setup()
-    with pytest.raises(ModelFileError):
-        LanguageFilter(model_path=str(missing)).run(make_docs("text"))  # setup errors are not swallowed
+        LanguageFilter(model_path=str(missing), model_sha256=LID176_SHA256).setup()
+    with pytest.raises(ModelFileError):  # setup errors are not swallowed
+        LanguageFilter(model_path=str(missing), model_sha256=LID176_SHA256).run(make_docs("text"))
+    with pytest.raises(ValueError, match="model_sha256 is required"):
+        LanguageFilter(model_path=str(copy))
