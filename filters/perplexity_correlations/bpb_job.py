@@ -91,7 +91,11 @@ def _write_chunks(chunks: Sequence[Chunk], path: Path) -> None:
 
 
 def _score_all(
-    options: BPBOptions, texts: Sequence[str], cache: Path, log: Callable[[str], None]
+    options: BPBOptions,
+    texts: Sequence[str],
+    cache: Path,
+    log: Callable[[str], None],
+    pins: dict[str, str],
 ) -> tuple[list[ModelScores], dict[str, str]]:
     if options.executor == "ray":
         from filters.perplexity_correlations.ray_scoring import score_models_ray
@@ -106,6 +110,7 @@ def _score_all(
     for spec in options.models:
         try:
             scorer = spec.build(**options.hf_options) if spec.kind == "hf" else spec.build()
+            pins[spec.name] = getattr(scorer, "pin", scorer.fingerprint)()
             with tqdm(total=len(texts), desc=spec.name, unit="text", disable=not options.progress) as bar:
                 results.append(
                     score_cached(scorer, texts, cache, batch_size=options.batch_size, progress=bar.update)
@@ -145,7 +150,8 @@ def run_bpb(options: BPBOptions, log: Callable[[str], None] = print) -> dict[str
     log(f"pool: {len(docs):,} documents; sample: {len(chunks):,} chunks of {sampled:,} domains")
 
     texts = [c.text for c in chunks]
-    scores, failures = _score_all(options, texts, cache / "pool", log)
+    pins: dict[str, str] = {}  # the digest that pins each model (local scoring only)
+    scores, failures = _score_all(options, texts, cache / "pool", log, pins)
     if not scores:
         raise RuntimeError(f"every model failed: {failures}")
     matrix = domain_bpb(scores, chunks)
@@ -159,7 +165,7 @@ def run_bpb(options: BPBOptions, log: Callable[[str], None] = print) -> dict[str
         done = {s.name for s in scores}
         scored = [m for m in options.models if m.name in done]
         bench_options = dataclasses.replace(options, models=scored)
-        bench_scores, bench_failures = _score_all(bench_options, bench, cache / "benchmark", log)
+        bench_scores, bench_failures = _score_all(bench_options, bench, cache / "benchmark", log, pins)
         failures.update(bench_failures)
         errors = {s.name: benchmark_bpb(s, bench) for s in bench_scores}
         error_source = f"BPB on {len(bench):,} benchmark texts from {', '.join(options.benchmark)}"
@@ -173,6 +179,7 @@ def run_bpb(options: BPBOptions, log: Callable[[str], None] = print) -> dict[str
         "nan_chunks_by_model": matrix.nan_by_model,
         "models": matrix.models,
         "failed_models": failures,
+        "model_pins": pins,  # append as #DIGEST to a model spec to pin it
         "error_source": error_source,
         "errors": errors,
         "chunk_words": options.chunk_words,

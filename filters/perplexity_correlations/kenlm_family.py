@@ -27,6 +27,12 @@ class KenLMScorer:
         self._sha256 = sha256
         self._model: Any = None
 
+    def pin(self) -> str:
+        """The file's sha256: what ``kenlm:PATH#SHA256`` pins."""
+        if self._sha256 is None:
+            self._sha256 = file_sha256(self.path)
+        return self._sha256
+
     def fingerprint(self) -> str:
         if self._sha256 is None:
             self._sha256 = file_sha256(self.path)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import math
 import os
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,29 +56,42 @@ class ModelSpec:
     name: str
     kind: str
     path: str
+    sha256: str | None = None  # kenlm: the file's sha256; hf: the folder's fingerprint
 
     def build(self, **options: object) -> ChunkScorer:
-        """The scorer for this model (imports its family's libraries only now)."""
+        """The scorer for this model (imports its family's libraries only now); with ``sha256`` set,
+        a model whose file (folder) differs is refused with ModelFileError before it is loaded."""
         if self.kind == "kenlm":
             from filters.perplexity_correlations.kenlm_family import KenLMScorer
 
-            return KenLMScorer(self.name, self.path)
+            return KenLMScorer(self.name, self.path, sha256=self.sha256)
         if self.kind == "hf":
             from filters.perplexity_correlations.hf_family import HFScorer
 
-            return HFScorer(self.name, self.path, **options)  # type: ignore[arg-type]
+            scorer = HFScorer(self.name, self.path, **options)  # type: ignore[arg-type]
+            if self.sha256 is not None and scorer.fingerprint() != self.sha256.lower():
+                from filters.models import ModelFileError
+
+                found = scorer.fingerprint()
+                raise ModelFileError(f"{self.name}: {self.path} has fingerprint {found}, not {self.sha256}")
+            return scorer
         raise ValueError(f"unknown model kind {self.kind!r} for {self.name!r}: use kenlm or hf")
 
 
 def parse_model_spec(text: str) -> ModelSpec:
-    """Parse ``[NAME=]KIND:PATH``; the name defaults to the file or folder name without suffix."""
+    """Parse ``[NAME=]KIND:PATH[#SHA256]``; the name defaults to the file or folder name without
+    suffix. ``#SHA256`` pins the model: a KenLM file's sha256, or a Hugging Face folder's fingerprint
+    (``jobs.bpb`` prints it for every model it scores)."""
     name = ""
     if "=" in text.split(":", 1)[0]:
         name, text = text.split("=", 1)
+    digest = None
+    if re.search(r"#[0-9a-fA-F]{64}$", text):
+        text, digest = text[:-65], text[-64:].lower()
     kind, sep, path = text.partition(":")
     if not sep or kind not in ("kenlm", "hf") or not path:
-        raise ValueError(f"model {text!r}: expected [NAME=]kenlm:PATH or [NAME=]hf:DIR")
-    return ModelSpec(name or Path(path.rstrip("/")).stem, kind, path)
+        raise ValueError(f"model {text!r}: expected [NAME=]kenlm:PATH[#SHA256] or [NAME=]hf:DIR[#SHA256]")
+    return ModelSpec(name or Path(path.rstrip("/")).stem, kind, path, digest)
 
 
 @dataclass(frozen=True, slots=True)

@@ -52,6 +52,7 @@ def test_bpb_fit_select(setup: tuple[Path, Path, list[str]], testdata: Path) -> 
     assert len(matrix.domains) == len(SUBJECTS) and (matrix.X > 0).all()
     summary = json.loads((out / "bpb.json").read_text())
     assert summary["dropped_chunks_nan"] == 0 and not summary["failed_models"]
+    assert set(summary["model_pins"]) == set(matrix.models)
     with open(out / "error.csv", encoding="utf-8") as fh:
         errors = {r["model"]: float(r["error"]) for r in csv.DictReader(fh)}
     assert set(errors) == set(matrix.models) and all(0 < e < 10 for e in errors.values())
@@ -97,3 +98,20 @@ def test_bpb_job_needs_an_error_source(setup: tuple[Path, Path, list[str]], caps
     with pytest.raises(SystemExit):
         bpb_job.main([str(pool), "--output", str(root / "x"), "--model", models[0]])
     assert "--benchmark" in capsys.readouterr().err
+
+
+def test_pinned_models(setup: tuple[Path, Path, list[str]], testdata: Path) -> None:
+    from filters.models import ModelFileError, file_sha256
+    from filters.perplexity_correlations.scoring import parse_model_spec
+
+    _, _, models = setup
+    kenlm, gpt = parse_model_spec(models[0]), parse_model_spec(models[-1])
+    # What jobs.bpb writes to bpb.json's model_pins: a KenLM file's sha256, a model folder's fingerprint.
+    pins = {kenlm.name: file_sha256(kenlm.path), gpt.name: gpt.build().fingerprint()}
+    for spec_text in (models[0], models[-1]):
+        spec = parse_model_spec(f"{spec_text}#{pins[spec_text.split('=')[0]]}")
+        assert spec.sha256 == pins[spec.name]
+        spec.build().score(["a pinned model scores"])  # the right digest loads
+        wrong = parse_model_spec(f"{spec_text}#{'0' * 64}")
+        with pytest.raises(ModelFileError):
+            wrong.build().score(["a tampered model is refused"])
