@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from extractors.engines import ENGINES, Engine, ExtractJob, ExtractResult, extract_page
-from extractors.sandbox import Sandbox, SandboxCrashed, SandboxTimeout
+from extractors.sandbox import Sandbox, SandboxCrashed, SandboxOutOfMemory, SandboxTimeout
 from pipeline.document import Document
 from pipeline.registry import register
 from pipeline.stage import Drop, Mapper
@@ -84,7 +84,7 @@ class HtmlExtractor(Mapper):
             self._sandbox = Sandbox(extract_page, self.timeout_s, self.memory_mb)
             try:
                 self._sandbox.call(ExtractJob(_WARM_UP_PAGE, **self.options))
-            except (SandboxTimeout, SandboxCrashed, RuntimeError):
+            except (SandboxTimeout, SandboxCrashed, SandboxOutOfMemory, RuntimeError):
                 pass  # the first real page restarts the child and reports what goes wrong there
 
     def close(self) -> None:
@@ -113,6 +113,8 @@ class HtmlExtractor(Mapper):
             raise Drop("extract_timeout", quarantine=True, detail=str(exc)) from None
         except SandboxCrashed as exc:
             raise Drop("extract_crashed", quarantine=True, detail=str(exc)) from None
+        except SandboxOutOfMemory as exc:
+            raise Drop("extract_memory", quarantine=True, detail=str(exc)) from None
         return result
 
     def map(self, doc: Document) -> Document:

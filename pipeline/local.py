@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from tqdm import tqdm
 
 from pipeline.config import PipelineConfig
-from pipeline.processing import StageChain, process_source
+from pipeline.processing import Chain, build_chain, process_source
 from pipeline.sinks import OutputLayout
 
 if TYPE_CHECKING:
@@ -18,15 +18,16 @@ if TYPE_CHECKING:
 
 __all__ = ["run_local"]
 
-# One chain per worker process: models load once, on the first batch, and stay.
-_worker_chain: StageChain | None = None
+# One chain per worker process: models load once, on the first batch, and stay (in the worker, or
+# in its isolation child when the config isolates the stages).
+_worker_chain: Chain | None = None
 _worker_config: PipelineConfig | None = None
 
 
 def _init_worker(config: PipelineConfig) -> None:
     global _worker_chain, _worker_config
     _worker_config = config
-    _worker_chain = StageChain(config.build_stages())
+    _worker_chain = build_chain(config)
 
 
 def _work(source: str, root: str) -> dict[str, Any]:

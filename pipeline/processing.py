@@ -5,9 +5,9 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from extractors.warc import READ_STAGE, SourceError, WarcReader
 from pipeline.config import PipelineConfig
@@ -15,7 +15,15 @@ from pipeline.document import Document, DropRecord
 from pipeline.sinks import OutputLayout, SourceWriter, source_key
 from pipeline.stage import Stage, StageStats
 
-__all__ = ["ChainOutcome", "StageChain", "config_fingerprint", "process_source", "read_batches"]
+__all__ = [
+    "Chain",
+    "ChainOutcome",
+    "StageChain",
+    "build_chain",
+    "config_fingerprint",
+    "process_source",
+    "read_batches",
+]
 
 
 @dataclass(slots=True)
@@ -23,6 +31,15 @@ class ChainOutcome:
     kept: list[Document]
     dropped: list[DropRecord]
     stats: dict[str, StageStats]
+    restarts: int = 0  # worker (isolation child) restarts this batch cost; see pipeline/isolation.py
+
+
+class Chain(Protocol):
+    """What runners call: :class:`StageChain`, or its isolated form (``pipeline.isolation``)."""
+
+    stages: list[Stage]
+
+    def run(self, docs: list[Document]) -> ChainOutcome: ...
 
 
 def _vectorised(stage: Stage) -> bool:
@@ -40,18 +57,19 @@ class StageChain:
     """
 
     stages: list[Stage]
-    _segments: list[tuple[bool, list[Stage]]] = field(init=False, repr=False)
+    _segments: list[tuple[bool, list[tuple[int, Stage]]]] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._segments = []
-        for stage in self.stages:
+        for index, stage in enumerate(self.stages):
             per_doc = not _vectorised(stage)
             if self._segments and self._segments[-1][0] and per_doc:
-                self._segments[-1][1].append(stage)
+                self._segments[-1][1].append((index, stage))
             else:
-                self._segments.append((per_doc, [stage]))
+                self._segments.append((per_doc, [(index, stage)]))
 
-    def run(self, docs: list[Document]) -> ChainOutcome:
+    def run(self, docs: list[Document], probe: Callable[[int], None] | None = None) -> ChainOutcome:
+        """Run every stage over ``docs``; ``probe(i)``, when given, is told before stage ``i`` runs."""
         dropped: list[DropRecord] = []
         stats = {stage.label: StageStats() for stage in self.stages}
         for per_doc, stages in self._segments:
@@ -59,7 +77,9 @@ class StageChain:
                 kept: list[Document] = []
                 for doc in docs:
                     alive = [doc]
-                    for stage in stages:
+                    for index, stage in stages:
+                        if probe is not None:
+                            probe(index)
                         outcome = stage.run(alive)
                         stats[stage.label].add(outcome.stats)
                         dropped.extend(outcome.dropped)
@@ -69,7 +89,9 @@ class StageChain:
                     kept.extend(alive)
                 docs = kept
             else:
-                for stage in stages:
+                for index, stage in stages:
+                    if probe is not None:
+                        probe(index)
                     outcome = stage.run(docs)
                     stats[stage.label].add(outcome.stats)
                     dropped.extend(outcome.dropped)
@@ -118,6 +140,24 @@ def read_batches(source: str, config: PipelineConfig) -> Iterator[ReadBatch]:
     yield batch
 
 
+def select_stages(config: PipelineConfig, labels: list[str] | None = None) -> list[Stage]:
+    """The config's stages, or those of them with the given labels (a Ray stage group), in order."""
+    stages = config.build_stages()
+    if labels is None:
+        return stages
+    wanted = set(labels)
+    return [s for s in stages if s.label in wanted]
+
+
+def build_chain(config: PipelineConfig, labels: list[str] | None = None) -> Chain:
+    """The chain a worker runs: in this process, or in an isolation child when the config says so."""
+    if config.isolation.enabled:
+        from pipeline.isolation import IsolatedChain
+
+        return IsolatedChain(config, labels)
+    return StageChain(select_stages(config, labels))
+
+
 def config_fingerprint(config: PipelineConfig) -> str:
     """Outputs of different configs must not be mixed in one folder; this tells them apart."""
     canonical = json.dumps({"stages": config.stages, "reader": config.to_dict()["reader"]}, sort_keys=True)
@@ -130,6 +170,7 @@ def new_marker(source: str, config: PipelineConfig, stage_order: list[str]) -> d
         "status": "ok",
         "error": None,
         "responses_read": 0,
+        "worker_restarts": 0,
         "config": config_fingerprint(config),
         "stages": {label: StageStats().to_dict() for label in [READ_STAGE, *stage_order]},
     }
@@ -142,9 +183,7 @@ def add_stats(marker: dict[str, Any], stats: dict[str, StageStats]) -> None:
         marker["stages"][label] = total.to_dict()
 
 
-def process_source(
-    source: str, config: PipelineConfig, chain: StageChain, layout: OutputLayout
-) -> dict[str, Any]:
+def process_source(source: str, config: PipelineConfig, chain: Chain, layout: OutputLayout) -> dict[str, Any]:
     """Read, process and commit one input file; returns its completion marker."""
     key = source_key(source)
     marker = new_marker(source, config, [s.label for s in chain.stages])
@@ -154,6 +193,7 @@ def process_source(
             outcome = chain.run(batch.docs)
             writer.write(outcome.kept, batch.drops + outcome.dropped)
             add_stats(marker, {READ_STAGE: batch.stats, **outcome.stats})
+            marker["worker_restarts"] += outcome.restarts
             if batch.final:
                 marker["responses_read"] = batch.responses_read
                 if batch.error:

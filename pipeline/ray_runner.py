@@ -26,7 +26,7 @@ from tqdm import tqdm
 from extractors.warc import READ_STAGE
 from pipeline.config import PipelineConfig
 from pipeline.document import Document, DropRecord, from_table, to_table
-from pipeline.processing import StageChain, add_stats, new_marker, read_batches
+from pipeline.processing import add_stats, build_chain, new_marker, read_batches
 from pipeline.sinks import SourceWriter, source_key
 from pipeline.stage import Resources, Stage, StageStats
 
@@ -82,8 +82,7 @@ class _StageGroup:
     """An actor running some consecutive stages; built once per actor, so models load once."""
 
     def __init__(self, config: PipelineConfig, labels: list[str]) -> None:
-        wanted = set(labels)
-        self.chain = StageChain([s for s in config.build_stages() if s.label in wanted])
+        self.chain = build_chain(config, labels)
 
     def __call__(self, table: pa.Table) -> pa.Table:
         docs, drops, metas = _unpack(table)
@@ -96,7 +95,7 @@ class _StageGroup:
             kept.extend(outcome.kept)
             drops.extend(outcome.dropped)
             stats = {label: s.to_dict() for label, s in outcome.stats.items()}
-            metas.append({"source": source, "stats": stats, "eof": None})
+            metas.append({"source": source, "stats": stats, "eof": None, "restarts": outcome.restarts})
         return _pack(kept, drops, metas)
 
 
@@ -142,8 +141,19 @@ def init_ray() -> None:
     if os.environ.get("RAY_ADDRESS"):
         ray.init(**quiet)
     else:
-        # A private single-node Ray: no dashboard, nothing listening beyond this machine.
-        ray.init(include_dashboard=False, _node_ip_address="127.0.0.1", **quiet)
+        # A private single-node Ray: no dashboard, nothing listening beyond this machine. ray.init
+        # replaces _node_ip_address="127.0.0.1" by the machine's network address, and then the GCS,
+        # raylet, workers and agents (the job agent included) listen on every interface; only in Ray's
+        # single-machine mode (its default on macOS and Windows) does loopback stay loopback. The flag
+        # is read while the node starts; the processes started get their address on the command line.
+        from ray._private import ray_constants
+
+        cluster_mode = ray_constants.ENABLE_RAY_CLUSTER
+        ray_constants.ENABLE_RAY_CLUSTER = False
+        try:
+            ray.init(include_dashboard=False, _node_ip_address="127.0.0.1", **quiet)
+        finally:
+            ray_constants.ENABLE_RAY_CLUSTER = cluster_mode
 
 
 def run_ray(plan: RunPlan, workers: int | None = None, progress: bool = True) -> None:
@@ -205,6 +215,7 @@ def run_ray(plan: RunPlan, workers: int | None = None, progress: bool = True) ->
             for meta in metas:
                 state = open_sources[meta["source"]]
                 add_stats(state.marker, {k: StageStats.from_dict(v) for k, v in meta["stats"].items()})
+                state.marker["worker_restarts"] += meta.get("restarts", 0)
                 if meta["eof"] is not None:
                     state.expected = meta["eof"]["responses_read"]
                     state.marker["responses_read"] = state.expected

@@ -11,7 +11,14 @@ from typing import Any, TypeVar
 
 from pipeline.stage import Stage
 
-__all__ = ["ConfigError", "build_stage", "get_stage_class", "register", "registered_stages"]
+__all__ = [
+    "ConfigError",
+    "build_stage",
+    "get_stage_class",
+    "import_plugins",
+    "register",
+    "registered_stages",
+]
 
 # Modules whose import registers the built-in stages; imported on first lookup so that
 # `pipeline` itself does not depend on the heavier packages.
@@ -51,6 +58,15 @@ def _load_builtins() -> None:
         for module in _BUILTIN_MODULES:
             importlib.import_module(module)
         _loaded = True
+
+
+def import_plugins(modules: list[str]) -> None:
+    """Import the modules a config lists under ``plugins``, registering the stages they define."""
+    for module in modules:
+        try:
+            importlib.import_module(module)
+        except ImportError as exc:
+            raise ConfigError(f"plugin module {module!r} cannot be imported: {exc}") from exc
 
 
 def registered_stages() -> dict[str, type[Stage]]:

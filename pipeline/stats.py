@@ -34,6 +34,8 @@ class RunStats:
                 "kept": marker["rows"],
                 "dropped": dropped,
                 "shards": marker["shards"],
+                # Isolation children restarted for this file (a crash or overrun each; 0 without).
+                "worker_restarts": marker.get("worker_restarts", 0),
             }
         return stats
 

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from extractors.sandbox import Sandbox, SandboxCrashed, SandboxTimeout
+from extractors.sandbox import Sandbox, SandboxCrashed, SandboxOutOfMemory, SandboxTimeout
 from tests.extractors import _sandbox_funcs as funcs
 
 
@@ -78,6 +78,32 @@ def test_child_death_is_a_crash_and_the_next_call_works(sandboxes) -> None:
 def test_memory_cap_turns_a_huge_allocation_into_an_error(sandboxes) -> None:
     sandbox = _sandbox(sandboxes, funcs.allocate, memory_mb=1024)
     assert sandbox.call(10) == 10 << 20
-    with pytest.raises(RuntimeError, match="MemoryError"):
+    with pytest.raises(SandboxOutOfMemory, match="1024 MiB"):
         sandbox.call(4096)
     assert sandbox.call(10) == 10 << 20
+    assert sandbox.restarts == 1  # the child ended after the MemoryError: a fresh heap for the next call
+
+
+def test_secrets_stay_out_of_the_child(sandboxes, monkeypatch) -> None:
+    monkeypatch.setenv("HF_TOKEN", "hf_canary")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "aws_canary")
+    monkeypatch.setenv("CCSIEVE_PLAIN", "kept")
+    env = _sandbox(sandboxes, funcs.environment).call(None)
+    assert "HF_TOKEN" not in env and "AWS_SECRET_ACCESS_KEY" not in env
+    assert env["CCSIEVE_PLAIN"] == "kept" and "PYTHONPATH" in env
+
+
+def test_status_block_outlives_the_child_and_calls_may_set_their_own_limit(sandboxes) -> None:
+    sandbox = Sandbox(funcs.note_then_die, timeout_s=30, status_bytes=8)
+    sandboxes.append(sandbox)
+    assert sandbox.status is not None and sandbox.status[:8] == bytes(8)
+    with pytest.raises(SandboxCrashed):
+        sandbox.call(b"stage 3")
+    assert sandbox.status[:7] == b"stage 3"  # what the child was doing when it died
+    assert _sandbox(sandboxes, funcs.has_status).call(None) is False  # only when asked for
+    slow = _sandbox(sandboxes, funcs.sleep_then_pid, timeout_s=30)
+    slow.call(0.0)
+    start = time.perf_counter()
+    with pytest.raises(SandboxTimeout, match=r"0\.3 s"):
+        slow.call(30.0, timeout_s=0.3)
+    assert time.perf_counter() - start < 2.5

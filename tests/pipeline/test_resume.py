@@ -210,6 +210,7 @@ def test_killed_run_resumes_to_the_same_rows(
 
 # A cheap pipeline: the commit protocol is under test, not the stages.
 CRASH_CONFIG = """\
+isolation: false  # the commit protocol is under test; no child process to start for every run
 reader:
   batch_size: 4
 stages:

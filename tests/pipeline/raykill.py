@@ -1,0 +1,154 @@
+"""A private Ray head for kill-and-resume runs, and the means to kill its workers and drivers.
+
+Used by ``test_ray_kill_resume.py`` and ``benchmarks/kill_resume.py``. The head runs on 127.0.0.1 with
+token authentication and no dashboard. Every process of the cluster (GCS, raylet, workers, their
+isolation children) inherits a tag in its environment, so that workers are found, and the cluster
+is stopped, by process id: never by name (``ray stop`` would also stop any other Ray on the machine).
+Linux only (``/proc``).
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+__all__ = ["RayHead", "start_driver", "stop_driver"]
+
+REPO = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+_TAG = "CCSIEVE_RAY_KILL_TAG"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _environ(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/environ").read_bytes()
+    except OSError:
+        return b""
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
+    except OSError:
+        return ""
+
+
+@dataclass
+class RayHead:
+    """A running head node; ``env`` is what a driver needs to join it (address and token)."""
+
+    address: str
+    env: dict[str, str]
+    tag: str
+    temp_dir: str
+    kills: list[str] = field(default_factory=list)
+
+    @classmethod
+    def start(cls, num_cpus: int = 2) -> RayHead:
+        tag = secrets.token_hex(8)
+        env = {
+            **os.environ,
+            "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+            "RAY_USAGE_STATS_ENABLED": "0",
+            "RAY_AUTH_MODE": "token",
+            "RAY_AUTH_TOKEN": secrets.token_hex(32),
+            # Workers import the project from the repository, whatever their working directory.
+            "PYTHONPATH": os.pathsep.join([str(REPO), *filter(None, [os.environ.get("PYTHONPATH")])]),
+            _TAG: tag,
+        }
+        env.pop("RAY_ADDRESS", None)
+        port = _free_port()
+        # Ray's unix sockets live under --temp-dir, and socket paths must stay under 108 bytes.
+        temp_dir = tempfile.mkdtemp(prefix="ccsieve-ray-")
+        command = [
+            str(BIN / "ray"), "start", "--head", "--node-ip-address=127.0.0.1", f"--port={port}",
+            "--include-dashboard=false", f"--num-cpus={num_cpus}", "--disable-usage-stats",
+            f"--temp-dir={temp_dir}",
+        ]  # fmt: skip
+        head = cls(f"127.0.0.1:{port}", {**env, "RAY_ADDRESS": f"127.0.0.1:{port}"}, tag, temp_dir)
+        try:
+            subprocess.run(command, env=env, check=True, capture_output=True, text=True, timeout=180)
+        except BaseException:
+            head.stop()
+            raise
+        return head
+
+    def pids(self) -> list[int]:
+        """Every process of this cluster (and of the drivers started with its ``env``)."""
+        needle = f"{_TAG}={self.tag}".encode()
+        found = []
+        for entry in os.listdir("/proc"):
+            if entry.isdigit() and int(entry) != os.getpid() and needle in _environ(int(entry)).split(b"\0"):
+                found.append(int(entry))
+        return found
+
+    def workers(self) -> list[tuple[int, str]]:
+        """Ray worker processes running the pipeline: (pid, process title).
+
+        Ray titles a worker ``ray::<what it runs>``: the stage actors are
+        ``ray::MapWorker(MapBatches(_StageGroup))...``, the reading tasks ``ray::MapBatches(_read_files)...``;
+        Ray's own actors (stats, autoscaling) and agents are left alone, and so are idle workers.
+        """
+        return [(pid, title) for pid in self.pids() if "MapBatches(" in (title := _cmdline(pid))]
+
+    def kill_random_worker(
+        self, rng: random.Random, match: Callable[[str], bool] = lambda _: True
+    ) -> str | None:
+        """SIGKILL one pipeline worker (whose title ``match`` accepts); its title, or None if none runs."""
+        candidates = [(pid, title) for pid, title in self.workers() if match(title)]
+        if not candidates:
+            return None
+        pid, title = rng.choice(candidates)
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            return None
+        self.kills.append(title)
+        return title
+
+    def stop(self) -> None:
+        """Kill every process of the cluster by id (twice: a dying raylet may start workers)."""
+        for _ in range(2):
+            for pid in self.pids():
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            time.sleep(0.5)
+        shutil.rmtree(self.temp_dir, ignore_errors=True)
+
+
+def start_driver(head: RayHead, args: list[str], log: Path) -> subprocess.Popen[bytes]:
+    """``python -m jobs.process_cc --executor ray ARGS`` joined to ``head``, in its own process group."""
+    command = [sys.executable, "-m", "jobs.process_cc", "--executor", "ray", "--no-progress", *args]
+    with open(log, "ab") as fh:
+        return subprocess.Popen(
+            command, cwd=REPO, env=head.env, stdout=fh, stderr=subprocess.STDOUT, start_new_session=True
+        )
+
+
+def stop_driver(proc: subprocess.Popen[bytes]) -> None:
+    """SIGKILL the driver and everything in its process group."""
+    if proc.poll() is None:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    proc.wait(timeout=60)
