@@ -59,7 +59,7 @@ HOSTILE_SOURCES = [
     "....warc.gz",
     "s3://bucket/../x",
     "s3://bucket/../../etc/cron.d/x.warc.gz",
-    "gs://b/a/../../../../root/.ssh/authorized_keys",
+    "gs://b/a/../../../../var/spool/cron/crontabs/x",
     "file:///etc/shadow",
     "http://example.com/../../x.warc.gz?name=../../y#../z",
     "crawl/a\x00b.warc.gz",
