@@ -19,6 +19,7 @@ from typing import Any
 
 import fsspec
 import numpy as np
+import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
@@ -58,13 +59,23 @@ class ReportData:
     dedup: dict[str, Any] | None = None
 
 
+def _read(layout: OutputLayout, path: str, columns: list[str]) -> pa.Table:
+    """Columns of one shard, read on this thread.
+
+    ``pq.read_table`` on a Python file object pre-buffers through Arrow's I/O threads, which call back into
+    Python; one still waiting for the GIL at interpreter exit aborts the process ("terminate called without
+    an active exception", apache/arrow#45017). ``ParquetFile`` without threads reads synchronously.
+    """
+    with layout.fs.open(path, "rb") as fh:
+        return pq.ParquetFile(fh).read(columns=columns, use_threads=False)
+
+
 def _lengths(layout: OutputLayout, shards: list[str]) -> tuple[ScoreHistogram, list[dict[str, Any]]]:
     """Histogram of the kept documents' lengths (characters) and the first kept documents."""
     hist = ScoreHistogram()
     kept: list[dict[str, Any]] = []
     for path in shards:
-        with layout.fs.open(path, "rb") as fh:
-            table = pq.read_table(fh, columns=["url", "language", "text"])
+        table = _read(layout, path, ["url", "language", "text"])
         if len(kept) < KEPT_SAMPLES:
             kept += table.slice(0, KEPT_SAMPLES - len(kept)).to_pylist()
         lengths = pc.utf8_length(table.column("text")).to_numpy(zero_copy_only=False).astype(np.float64)
@@ -89,8 +100,7 @@ def _drop_samples(layout: OutputLayout, stats: dict[str, Any]) -> dict[tuple[str
     for path in sorted(layout.fs.glob(layout.join("dropped", "*.parquet"))):
         if all(len(v) >= DROP_SAMPLES for v in samples.values()):
             break
-        with layout.fs.open(path, "rb") as fh:
-            rows = pq.read_table(fh, columns=["url", "stage", "reason", "detail"]).to_pylist()
+        rows = _read(layout, path, ["url", "stage", "reason", "detail"]).to_pylist()
         for row in rows:
             bucket = samples.setdefault((row["stage"], row["reason"]), [])
             if len(bucket) < DROP_SAMPLES:
