@@ -118,3 +118,49 @@ def test_wrong_sha256_and_missing_file_are_refused(tmp_path: Path) -> None:
         LanguageFilter(model_path=str(missing), model_sha256=LID176_SHA256).run(make_docs("text"))
     with pytest.raises(ValueError, match="model_sha256 is required"):
         LanguageFilter(model_path=str(copy))
+
+
+# --- language_prefilter ------------------------------------------------------------------------------
+
+BENCH = TESTDATA / "bench-warc" / "bench.warc.gz"
+
+
+@pytest.fixture(scope="module")
+def bench_pages() -> list:
+    from itertools import islice
+
+    from extractors.warc import WarcReader
+    from pipeline.document import Document
+
+    return [d for d in islice(WarcReader().read(str(BENCH)), 120) if isinstance(d, Document)]
+
+
+def test_prefilter_drops_only_pages_the_language_stage_drops(bench_pages, english_only) -> None:
+    from filters.language import LanguagePrefilter
+    from pipeline.registry import build_stage
+
+    prefilter = LanguagePrefilter(languages=["en"])
+    outcome = prefilter.run(list(bench_pages))
+    assert outcome.stats.seen == len(bench_pages)
+    assert outcome.stats.dropped_total >= len(bench_pages) // 4  # real work is spared
+    assert {d.reason for d in outcome.dropped} == {"other_language"}
+    dropped_ids = {d.id for d in outcome.dropped}
+    extract = build_stage({"stage": "extract", "math": False, "code": False, "structure": False})
+    extracted = extract.run([d for d in bench_pages if d.id in dropped_ids]).kept
+    try:
+        after = english_only.run(extracted)
+    finally:
+        extract.close()
+    assert after.stats.kept == 0, [d.url for d in after.kept]  # none of them was English after all
+
+
+def test_prefilter_passes_pages_without_html_or_text_and_needs_languages() -> None:
+    from filters.language import LanguagePrefilter
+
+    with pytest.raises(ValueError, match="languages"):
+        LanguagePrefilter()
+    stage = LanguagePrefilter(languages=["en"])
+    docs = [make_doc("", "a"), make_doc("", "b")]
+    docs[1].html = "<html><body><script>var x = 1;</script></body></html>"
+    outcome = stage.run(docs)
+    assert outcome.stats.kept == 2

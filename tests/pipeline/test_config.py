@@ -17,6 +17,7 @@ def test_default_config_builds_the_fineweb_style_pipeline() -> None:
     raw = yaml.safe_load(DEFAULT_CONFIG.read_text())
     assert [s.label for s in stages] == [entry["stage"] for entry in raw["stages"]]
     assert [s.label for s in stages] == [
+        "language_prefilter",
         "extract",
         "language",
         "gopher_repetition",
@@ -26,9 +27,10 @@ def test_default_config_builds_the_fineweb_style_pipeline() -> None:
     ]
     assert all(type(s) is registered_stages()[s.name] for s in stages)
     # The YAML's parameters reach the instances.
-    assert stages[0].timeout_s == 5 and stages[0].max_html_chars == 4 << 20
-    assert stages[1].languages == frozenset({"en"}) and stages[1].min_score == 0.65
-    assert stages[4].params == {"filter_no_terminal_punct": False}
+    assert stages[0].languages == frozenset({"en"}) and stages[0].min_score == 0.05
+    assert stages[1].timeout_s == 5 and stages[1].max_html_chars == 4 << 20
+    assert stages[2].languages == frozenset({"en"}) and stages[2].min_score == 0.65
+    assert stages[5].params == {"filter_no_terminal_punct": False}
     assert config.reader.max_payload_mb == 16 and config.sink.compression == "zstd"
 
 

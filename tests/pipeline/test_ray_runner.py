@@ -104,11 +104,13 @@ def test_stage_groups_split_on_resources() -> None:
     stages = load_config().build_stages()
     assert [len(g) for g in stage_groups(stages)] == [len(stages)]
 
-    class GpuStage(type(stages[1])):  # type: ignore[misc]
+    by_label = {s.label: s for s in stages}
+
+    class GpuStage(type(by_label["language"])):  # type: ignore[misc]
         resources = Resources(cpus=1, gpus=1)
 
     gpu = GpuStage()
-    groups = stage_groups([stages[0], stages[1], gpu, stages[2]])
+    groups = stage_groups([by_label["extract"], by_label["language"], gpu, by_label["gopher_repetition"]])
     assert [[s.label for s in g] for g in groups] == [
         ["extract", "language"],
         ["language"],
