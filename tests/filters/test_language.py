@@ -164,3 +164,21 @@ def test_prefilter_passes_pages_without_html_or_text_and_needs_languages() -> No
     docs[1].html = "<html><body><script>var x = 1;</script></body></html>"
     outcome = stage.run(docs)
     assert outcome.stats.kept == 2
+
+
+def test_prefilter_passes_a_page_its_text_dump_cannot_finish_within_the_bound() -> None:
+    import time
+
+    from filters.language import LanguagePrefilter
+
+    stage = LanguagePrefilter(languages=["en"], timeout_s=0.5)
+    deep, german = make_doc("", "deep"), make_doc("", "de")
+    # resiliparse's main-content pass is quadratic in depth: 30,000 levels take tens of seconds.
+    deep.html = "<html><body>" + "<div>" * 30_000 + "Guten Tag" + "</div>" * 30_000 + "</body></html>"
+    german.html = "<html><body><p>" + " ".join(_sentences("de", 20)) + "</p></body></html>"
+    start = time.perf_counter()
+    outcome = stage.run([deep, german])
+    assert time.perf_counter() - start < 10
+    assert [d.id for d in outcome.kept] == ["deep"]  # unjudged, passed on to the bounded extraction
+    assert [d.id for d in outcome.dropped] == ["de"]  # the sandbox restarted and judged the next page
+    stage.close()
