@@ -5,6 +5,8 @@
   output body → trafilatura's own text serialisation → code and formulas put back.
 * ``resiliparse``: lexbor parse (``HTMLTree.parse``) → protect code and math → structure sentinels →
   ``extract_plain_text(tree, main_content=True)`` → sentinels to Markdown → code and formulas put back.
+* ``combined``: both; trafilatura's text unless it is empty or resiliparse's is over
+  :data:`RECALL_FAILURE_RATIO` times longer (trafilatura's recall failures).
 
 :func:`extract_page` is what the sandbox child runs for one page; it only returns picklable values.
 Math protection comes from :mod:`extractors.math` when that module exists; without it ``math=True``
@@ -25,8 +27,11 @@ from extractors.structure import finish_lexbor_text, mark_headings_xml, mark_str
 
 __all__ = ["ENGINES", "Engine", "ExtractJob", "ExtractResult", "extract_page"]
 
-Engine = Literal["trafilatura", "resiliparse"]
-ENGINES: tuple[Engine, ...] = ("trafilatura", "resiliparse")
+Engine = Literal["trafilatura", "resiliparse", "combined"]
+ENGINES: tuple[Engine, ...] = ("trafilatura", "resiliparse", "combined")
+# ``combined`` takes resiliparse's text where trafilatura's is empty or this many times shorter: there
+# trafilatura has missed the main text (a recall failure), not removed boilerplate (docs/extraction.md).
+RECALL_FAILURE_RATIO = 3.0
 
 
 class _Restorer(Protocol):
@@ -66,6 +71,8 @@ def extract_page(job: ExtractJob) -> ExtractResult:
         result = _trafilatura(job, html)
     elif job.engine == "resiliparse":
         result = _resiliparse(job, html)
+    elif job.engine == "combined":
+        result = _combined(job, html)
     else:
         raise ValueError(f"unknown engine {job.engine!r}; expected one of {ENGINES}")
     if cut:
@@ -175,6 +182,17 @@ def _trafilatura(job: ExtractJob, html: str) -> ExtractResult:
         mark_headings_xml(document.commentsbody)
     text = determine_returnstring(document, options)
     return ExtractResult(_restore(text, [codes, formulas]))
+
+
+def _combined(job: ExtractJob, html: str) -> ExtractResult:
+    """trafilatura's text, unless it missed the main text that resiliparse found."""
+    precise = _trafilatura(job, html)
+    if precise.reason is not None:  # trafilatura refused the page (too deep): resiliparse may not
+        return _resiliparse(job, html)
+    broad = _resiliparse(job, html)
+    if broad.text and len(broad.text) > RECALL_FAILURE_RATIO * len(precise.text or ""):
+        return broad
+    return precise
 
 
 # --- resiliparse -------------------------------------------------------------------------------

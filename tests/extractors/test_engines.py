@@ -169,3 +169,28 @@ def test_math_off_and_math_on_agree_until_the_math_module_exists() -> None:
     else:
         # each formula once, as LaTeX: the gold is the x-tex annotation (math-wikipedia/SOURCE.md)
         assert r"\mathbf {y}" in with_math or r"\mathbf{y}" in with_math
+
+
+def test_combined_engine_takes_resiliparse_where_trafilatura_missed_the_text() -> None:
+    """CleanEval pages on which trafilatura finds nothing: the combined engine returns resiliparse's text."""
+    for name in ("9.html.gz", "21.html.gz", "33.html.gz", "44.html.gz"):
+        html = _page("extraction-cleaneval-dev/input", name)
+        assert not extract_page(ExtractJob(html)).text, name  # the recall failure this engine repairs
+        broad = extract_page(ExtractJob(html, engine="resiliparse")).text
+        assert broad and len(broad) > 2_000
+        assert extract_page(ExtractJob(html, engine="combined")).text == broad
+
+
+def test_combined_engine_keeps_trafilaturas_text_on_articles() -> None:
+    names = sorted(p.name for p in (SNIPPETS / "html").iterdir())[:15]
+    for name in names:
+        html = _page("extraction-trafilatura/html", name)
+        precise = extract_page(ExtractJob(html)).text or ""
+        broad = extract_page(ExtractJob(html, engine="resiliparse")).text or ""
+        combined = extract_page(ExtractJob(html, engine="combined")).text
+        expected = broad if broad and len(broad) > 3 * len(precise) else precise
+        assert combined == (expected or None), name
+    # the refusal of a page nested past lxml's limit falls back to resiliparse
+    deep = "<html><body>" + "<div>" * 3000 + "<p>" + "Deep prose here. " * 10 + "</p>" + "</div>" * 3000
+    result = extract_page(ExtractJob(deep + "</body></html>", engine="combined"))
+    assert "Deep prose here." in (result.text or "")

@@ -93,6 +93,9 @@ def test_expected_outcomes() -> None:
         # lexbor parses any depth
         ("resiliparse", "deep"): "kept",
         ("resiliparse", "100k-attributes"): "kept",
+        # combined: resiliparse's text where trafilatura refuses
+        ("combined", "deep"): "kept",
+        ("combined", "100k-attributes"): "kept",
     }
 
 
