@@ -37,7 +37,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -49,47 +48,24 @@ if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
 from pipeline.config import DEFAULT_CONFIG  # noqa: E402 -- after sys.path
-from tests.pipeline.warcgen import Record, read_records, record_type, write_warc  # noqa: E402
+from tests.pipeline.warcgen import copy_warc  # noqa: E402 -- after sys.path
 
 BENCH_WARC = REPO_ROOT.parent / "shared" / "testdata" / "bench-warc" / "bench.warc.gz"
-_ID_HEADERS = {"warc-record-id", "warc-concurrent-to", "warc-refers-to"}
-ROLES = ("driver", "isolation child", "extraction sandbox", "pool worker", "other")
+ROLES = ("driver", "isolation child", "extraction sandbox", "prefilter sandbox", "pool worker", "other")
 
 
 def build_copies(folder: Path, copies: int, limit: int | None) -> tuple[list[str], int]:
     """``copies`` WARC files, each the bench WARC (its first ``limit`` responses) under fresh record ids."""
-    records: list[Record] = []
-    responses = 0
-    for record in read_records(BENCH_WARC):
-        kind = record_type(record)
-        if limit is not None and responses >= limit and kind in ("request", "response"):
-            break  # a request comes before its response: cut before the (limit+1)-th pair
-        records.append(record)
-        responses += kind == "response"
-    paths = []
-    for copy in range(copies):
-
-        def fresh(record: Record, copy: int = copy) -> Record:
-            headers, block = record
-            return [
-                (k, f"<urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, f'memory-scaling/{copy}/{v}')}>")
-                if k.lower() in _ID_HEADERS
-                else (k, v)
-                for k, v in headers
-            ], block
-
-        path = folder / f"bench-{limit or 'all'}-copy{copy:02d}.warc.gz"
-        if not path.exists():
-            write_warc(path, (fresh(r) for r in records))
-        paths.append(str(path))
-    return paths, responses
+    return copy_warc(BENCH_WARC, folder, copies, limit, "memory-scaling")
 
 
 def role_of(pid: int, root: int, cmd: str) -> str:
     if pid == root:
         return "driver"
     if "extractors.sandbox" in cmd:
-        return "isolation child" if "pipeline.isolation:run_chain_job" in cmd else "extraction sandbox"
+        if "pipeline.isolation:run_chain_job" in cmd:
+            return "isolation child"
+        return "prefilter sandbox" if "filters.language:visible_text" in cmd else "extraction sandbox"
     if "multiprocessing" in cmd and "resource_tracker" not in cmd:
         return "pool worker"
     return "other"

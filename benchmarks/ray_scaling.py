@@ -52,7 +52,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -63,40 +62,15 @@ if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
 from pipeline.config import DEFAULT_CONFIG  # noqa: E402 -- after sys.path
-from tests.pipeline.warcgen import Record, read_records, record_type, write_warc  # noqa: E402
+from tests.pipeline.warcgen import copy_warc  # noqa: E402 -- after sys.path
 
 BENCH_WARC = REPO_ROOT.parent / "shared" / "testdata" / "bench-warc" / "bench.warc.gz"
-_ID_HEADERS = {"warc-record-id", "warc-concurrent-to", "warc-refers-to"}
 TAG = "CCSIEVE_RAY_SCALING_RUN"  # in the environment of every process of a run
 
 
 def build_copies(folder: Path, copies: int, limit: int | None) -> tuple[list[str], int]:
     """``copies`` WARC files, each the bench WARC (its first ``limit`` responses) under fresh record ids."""
-    records: list[Record] = []
-    responses = 0
-    for record in read_records(BENCH_WARC):
-        kind = record_type(record)
-        if limit is not None and responses >= limit and kind in ("request", "response"):
-            break  # a request comes before its response: cut before the (limit+1)-th pair
-        records.append(record)
-        responses += kind == "response"
-    paths = []
-    for copy in range(copies):
-
-        def fresh(record: Record, copy: int = copy) -> Record:
-            headers, block = record
-            return [
-                (k, f"<urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, f'ray-scaling/{copy}/{v}')}>")
-                if k.lower() in _ID_HEADERS
-                else (k, v)
-                for k, v in headers
-            ], block
-
-        path = folder / f"bench-{limit or 'all'}-copy{copy:02d}.warc.gz"
-        if not path.exists():
-            write_warc(path, (fresh(r) for r in records))
-        paths.append(str(path))
-    return paths, responses
+    return copy_warc(BENCH_WARC, folder, copies, limit, "ray-scaling")
 
 
 def _read(path: str) -> bytes:

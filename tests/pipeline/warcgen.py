@@ -72,3 +72,41 @@ def write_warc(path: str | Path, records: Iterable[Record]) -> int:
             out.write(gzip.compress(raw, compresslevel=1, mtime=0))
             count += 1
     return count
+
+
+_ID_HEADERS = {"warc-record-id", "warc-concurrent-to", "warc-refers-to"}
+
+
+def copy_warc(
+    source: str | Path, folder: Path, copies: int, limit: int | None, namespace: str
+) -> tuple[list[str], int]:
+    """``copies`` WARC files, each ``source`` (its first ``limit`` responses) under fresh record ids.
+
+    Ids are uuid5 of ``namespace``, the copy and the old id, so reruns write the same files (an existing
+    file is reused). Returns the paths and the responses per copy.
+    """
+    records: list[Record] = []
+    responses = 0
+    for record in read_records(source):
+        kind = record_type(record)
+        if limit is not None and responses >= limit and kind in ("request", "response"):
+            break  # a request comes before its response: cut before the (limit+1)-th pair
+        records.append(record)
+        responses += kind == "response"
+    paths = []
+    for copy in range(copies):
+
+        def fresh(record: Record, copy: int = copy) -> Record:
+            headers, block = record
+            return [
+                (k, f"<urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, f'{namespace}/{copy}/{v}')}>")
+                if k.lower() in _ID_HEADERS
+                else (k, v)
+                for k, v in headers
+            ], block
+
+        path = folder / f"{Path(source).name.split('.')[0]}-{limit or 'all'}-copy{copy:02d}.warc.gz"
+        if not path.exists():
+            write_warc(path, (fresh(r) for r in records))
+        paths.append(str(path))
+    return paths, responses
