@@ -4,10 +4,10 @@
 datatrove's Gopher, C4 and FineWeb filters split words and sentences with a blank spaCy pipeline plus its
 sentencizer. That costs 6 to 10 s to set up in every worker and about as much per page as the filters'
 own rules combined (docs/performance.md). The filters only count the pieces: how many words, how long,
-how many are symbols, how many n-grams repeat, how many sentences a line holds. So one regular
-expression that cuts text where spaCy's English tokenizer cuts it in the common cases serves them
-equally. Where it differs (rare special cases, emoticons, some abbreviations), counts move by a fraction
-of a per cent; ``benchmarks/tokenizer_agreement.py`` measures how many filter decisions change.
+how many are symbols, how many n-grams repeat, how many sentences a line holds. So spaCy's English
+prefix, suffix and infix rules and its common exceptions, applied with regular expressions, serve them
+equally. Where it differs (rarer exceptions, some abbreviations), counts move by a fraction of a per
+cent; ``benchmarks/tokenizer_agreement.py`` measures how many filter decisions change.
 
 :class:`FastWordTokenizer` is a datatrove ``WordTokenizer``, so the filters take it as their ``language``
 argument unchanged (datatrove's ``load_word_tokenizer`` accepts a tokenizer instance).
@@ -39,9 +39,10 @@ _INFIX = regex.compile(
     r"|(?<=\p{L}),(?=\p{L})|(?<=[\p{L}0-9])(?:---|--|-|–|—)(?=\p{L})|(?<=[\p{L}0-9])[:<>=/](?=\p{L})"
 )
 # Tokenizer exceptions kept whole: abbreviations (U.S., e.g., J.), titles, emoticons.
-_WHOLE = regex.compile(
-    r"(?:\p{L}\.)+|(?i:mr|mrs|ms|dr|st|jr|sr|vs|inc|ltd|co|corp|rep|sen|gov|rev|gen|jan|feb|aug|sept|oct|nov|dec|calif|fla)\.|[:;=]-?[()DPp\]\[/\\|]|\):|\(:|''|<3|\^_\^"
+_TITLES = (
+    "mr|mrs|ms|dr|st|jr|sr|vs|inc|ltd|co|corp|rep|sen|gov|rev|gen|jan|feb|aug|sept|oct|nov|dec|calif|fla"
 )
+_WHOLE = regex.compile(rf"(?:\p{{L}}\.)+|(?i:{_TITLES})\.|[:;=]-?[()DPp\]\[/\\|]|\):|\(:|''|<3|\^_\^")
 _URL = regex.compile(r"(?:https?://|www\.)\S+|[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _CONTRACTION = regex.compile(r"(?i)(\w+?)(n['’]t|['’](?:re|ve|ll|d|m))")
 
