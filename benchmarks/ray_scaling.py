@@ -34,7 +34,7 @@ Usage (from the repository root; a full run, 2,584 documents x 3 x 2 runs, is ~1
 
     .venv/bin/python benchmarks/ray_scaling.py [--copies 4] [--repeat 3] [--limit K] [--config PATH] [--fast]
 
-``--fast`` switches the extract stage of the config to ``engine: resiliparse`` (the fast mode).
+``--fast`` runs ``jobs/configs/fast.yaml`` (the fast mode) instead of ``--config``.
 Prints a table, then one JSON object with every figure as the last line.
 """
 
@@ -55,8 +55,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 REPO_ROOT = Path(__file__).resolve().parent.parent
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
@@ -65,6 +63,7 @@ from pipeline.config import DEFAULT_CONFIG  # noqa: E402 -- after sys.path
 from tests.pipeline.warcgen import copy_warc  # noqa: E402 -- after sys.path
 
 BENCH_WARC = REPO_ROOT.parent / "shared" / "testdata" / "bench-warc" / "bench.warc.gz"
+FAST_CONFIG = REPO_ROOT / "jobs" / "configs" / "fast.yaml"
 TAG = "CCSIEVE_RAY_SCALING_RUN"  # in the environment of every process of a run
 
 
@@ -116,16 +115,6 @@ def listeners(pids: list[int]) -> tuple[int, list[str]]:
                 cmd = _read(f"/proc/{pid}/cmdline").replace(b"\0", b" ").decode(errors="replace")[:80]
                 found.append(f"{addr}:{int(port, 16)} pid {pid} {cmd}")
     return total, found
-
-
-def fast_config(config: Path, folder: Path) -> Path:
-    data = yaml.safe_load(config.read_text())
-    for stage in data["stages"]:
-        if stage.get("stage") == "extract":
-            stage["engine"] = "resiliparse"
-    path = folder / f"{config.stem}-resiliparse.yaml"
-    path.write_text(yaml.safe_dump(data, sort_keys=False))
-    return path
 
 
 def measure(runner: str, config: Path, inputs: list[str], output: Path, opts: argparse.Namespace) -> dict:
@@ -214,7 +203,7 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=None, help="first K response records per copy")
     parser.add_argument("--repeat", type=int, default=3, help="runs of each runner (default: 3)")
     parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="default: %(default)s")
-    parser.add_argument("--fast", action="store_true", help="extract with engine: resiliparse")
+    parser.add_argument("--fast", action="store_true", help="run jobs/configs/fast.yaml (the fast mode)")
     parser.add_argument("--workers", type=int, default=len(affinity), help="Ray workers (default: CPUs)")
     parser.add_argument("--cpu", type=int, default=affinity[-1], help="CPU of the local run")
     parser.add_argument("--timeout", type=float, default=3600.0, help="seconds per run")
@@ -226,7 +215,7 @@ def main() -> None:
 
     runs: list[dict[str, Any]] = []
     try:
-        config = fast_config(opts.config, opts.work) if opts.fast else opts.config
+        config = FAST_CONFIG if opts.fast else opts.config
         inputs, per_copy = build_copies(opts.work, opts.copies, opts.limit)
         for rep in range(opts.repeat):
             for runner in ("local", "ray"):
@@ -256,7 +245,7 @@ def main() -> None:
     if ray["startup_seconds"] is not None and local["startup_seconds"] is not None:
         extra = round(ray["startup_seconds"] - local["startup_seconds"], 2)
 
-    engine = " (engine: resiliparse)" if opts.fast else ""
+    engine = " (fast mode)" if opts.fast else ""
     print(f"\nconfig: {opts.config}{engine}; {opts.copies} x {per_copy} responses per copy")
     print(f"local: 1 worker on CPU {opts.cpu}; ray: {opts.workers} workers")
     head = ["runner", "#", "docs", "wall s", "docs/s", "start-up s", "steady docs/s", "runner s"]
