@@ -35,10 +35,12 @@ from pipeline.registry import registered_stages
 from pipeline.run import run_pipeline
 
 CRASH_EXIT = 86
-_MUTATING = ("mv", "rm", "_open")
+# The operations that change the output folder: every step of the commit protocol is one of them.
+MUTATING = ("mv", "rm", "_open")
 
 
-def _writes(name: str, args: tuple, kwargs: dict) -> bool:
+def writes_output(name: str, args: tuple, kwargs: dict) -> bool:
+    """Whether the call ``name(*args, **kwargs)`` of the local filesystem changes the folder."""
     if name != "_open":
         return True
     mode = kwargs.get("mode", args[1] if len(args) > 1 else "rb")
@@ -54,7 +56,7 @@ def instrument(calls: list[str], crash_at: int | None) -> None:
 
     def wrap(name: str, original: Callable[..., Any]) -> Callable[..., Any]:
         def wrapper(self: LocalFileSystem, *args: Any, **kwargs: Any) -> Any:
-            if _writes(name, args, kwargs):
+            if writes_output(name, args, kwargs):
                 if crash_at is not None and len(calls) == crash_at:
                     os._exit(CRASH_EXIT)
                 calls.append(describe(name, args))
@@ -62,7 +64,7 @@ def instrument(calls: list[str], crash_at: int | None) -> None:
 
         return wrapper
 
-    for name in _MUTATING:
+    for name in MUTATING:
         setattr(LocalFileSystem, name, wrap(name, getattr(LocalFileSystem, name)))
 
 

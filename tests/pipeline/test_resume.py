@@ -28,6 +28,7 @@ from pipeline.registry import ConfigError
 from pipeline.run import run_pipeline
 from pipeline.sinks import source_key
 from tests.conftest import CLIPPED, DOLMA, REPO, WARCFILE, WHIRLWIND
+from tests.pipeline._commit_crash_driver import MUTATING, writes_output
 
 
 def row_keys(output: Path) -> list[tuple[str, str, str]]:
@@ -237,24 +238,13 @@ class InjectedCrash(Exception):
     """The simulated death of the process."""
 
 
-# The operations that change the output folder: every step of the commit protocol is one of them.
-_MUTATING = ("mv", "rm", "_open")
-
-
-def _writes(name: str, args: tuple, kwargs: dict) -> bool:
-    if name != "_open":
-        return True
-    mode = kwargs.get("mode", args[1] if len(args) > 1 else "rb")
-    return any(c in mode for c in "wax")
-
-
 def instrument(monkeypatch: pytest.MonkeyPatch, crash_at: int | None) -> list[str]:
     """Count the folder-changing calls; from call number ``crash_at`` on, every one of them fails."""
     calls: list[str] = []
 
     def wrap(name: str, original: Callable[..., Any]) -> Callable[..., Any]:
         def wrapper(self: LocalFileSystem, *args: Any, **kwargs: Any) -> Any:
-            if not _writes(name, args, kwargs):
+            if not writes_output(name, args, kwargs):
                 return original(self, *args, **kwargs)
             calls.append(" ".join([name, *map(str, args[:2] if name == "mv" else args[:1])]))
             if crash_at is not None and len(calls) > crash_at:
@@ -263,7 +253,7 @@ def instrument(monkeypatch: pytest.MonkeyPatch, crash_at: int | None) -> list[st
 
         return wrapper
 
-    for name in _MUTATING:
+    for name in MUTATING:
         monkeypatch.setattr(LocalFileSystem, name, wrap(name, getattr(LocalFileSystem, name)))
     return calls
 
