@@ -64,7 +64,7 @@ def role_of(pid: int, root: int, cmd: str) -> str:
     if "extractors.sandbox" in cmd:
         if "pipeline.isolation:run_chain_job" in cmd:
             return "isolation child"
-        return "prefilter sandbox" if "filters.language:visible_text" in cmd else "extraction sandbox"
+        return "prefilter sandbox" if "extractors.text_dump:visible_text" in cmd else "extraction sandbox"
     if "multiprocessing" in cmd and "resource_tracker" not in cmd:
         return "pool worker"
     return "other"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from extractors.sandbox import Sandbox, SandboxCrashed, SandboxOutOfMemory, SandboxTimeout
+from extractors.text_dump import visible_text
 from filters.models import LID176_SHA256, lid176_path, load_model
 from pipeline.document import Document
 from pipeline.registry import register
@@ -173,16 +174,3 @@ class LanguagePrefilter(LanguageFilter):
 
     def check(self, doc: Document) -> Verdict:
         return self.process_batch([doc])[0]
-
-
-def visible_text(job: tuple[str, int]) -> str:
-    """The first characters of a page's main-content text dump (runs in the prefilter's sandbox child)."""
-    from resiliparse.extract.html2text import extract_plain_text
-    from resiliparse.parse.html import HTMLTree
-
-    html, max_chars = job
-    tree = HTMLTree.parse(html)
-    text = extract_plain_text(
-        tree, main_content=True, alt_texts=False, links=False, form_fields=False, noscript=False
-    )
-    return text[:max_chars]
