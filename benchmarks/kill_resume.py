@@ -32,7 +32,6 @@ import shutil
 import subprocess
 import sys
 import time
-import uuid
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -45,7 +44,7 @@ import pyarrow.parquet as pq  # noqa: E402 -- after sys.path
 
 from pipeline.document import text_hash  # noqa: E402
 from tests.pipeline.raykill import RayHead, start_driver, stop_driver  # noqa: E402
-from tests.pipeline.warcgen import Record, read_records, record_type, write_warc  # noqa: E402
+from tests.pipeline.warcgen import read_records, record_type, renamed, write_warc  # noqa: E402
 
 BENCH_WARC = REPO_ROOT.parent / "shared" / "testdata" / "bench-warc" / "bench.warc.gz"
 # Fast stages: resiliparse extraction (each page still in its extraction sandbox), language id and a
@@ -63,7 +62,6 @@ stages:
     min_score: 0.65
   - stage: gopher_quality
 """
-_ID_HEADERS = {"warc-record-id", "warc-concurrent-to", "warc-refers-to"}
 
 
 def build_inputs(folder: Path, docs: int, files_per_copy: int) -> tuple[list[str], int]:
@@ -76,21 +74,11 @@ def build_inputs(folder: Path, docs: int, files_per_copy: int) -> tuple[list[str
     cuts = [0] + [starts[per_copy * k // files_per_copy] for k in range(1, files_per_copy)] + [len(records)]
     paths = []
     for copy in range(copies):
-
-        def fresh(record: Record, copy: int = copy) -> Record:
-            headers, block = record
-            new = [
-                (k, f"<urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, f'kill-resume/{copy}/{v}')}>")
-                if k.lower() in _ID_HEADERS
-                else (k, v)
-                for k, v in headers
-            ]
-            return new, block
-
         for part in range(files_per_copy):
             path = folder / f"bench-copy{copy:02d}-part{part}.warc.gz"
             if not path.exists():
-                write_warc(path, (fresh(r) for r in records[cuts[part] : cuts[part + 1]]))
+                part_records = records[cuts[part] : cuts[part + 1]]
+                write_warc(path, (renamed(r, f"kill-resume/{copy}") for r in part_records))
             paths.append(str(path))
     return paths, per_copy * copies
 

@@ -77,6 +77,21 @@ def write_warc(path: str | Path, records: Iterable[Record]) -> int:
 _ID_HEADERS = {"warc-record-id", "warc-concurrent-to", "warc-refers-to"}
 
 
+def renamed(record: Record, namespace: str) -> Record:
+    """``record`` with its record id and the ids it points to replaced by uuid5 of ``namespace`` and the id.
+
+    The same namespace gives the same ids (reruns write the same files); request, response and metadata
+    records of one capture still point to each other.
+    """
+    headers, block = record
+    return [
+        (k, f"<urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, f'{namespace}/{v}')}>")
+        if k.lower() in _ID_HEADERS
+        else (k, v)
+        for k, v in headers
+    ], block
+
+
 def copy_warc(
     source: str | Path, folder: Path, copies: int, limit: int | None, namespace: str
 ) -> tuple[list[str], int]:
@@ -95,18 +110,8 @@ def copy_warc(
         responses += kind == "response"
     paths = []
     for copy in range(copies):
-
-        def fresh(record: Record, copy: int = copy) -> Record:
-            headers, block = record
-            return [
-                (k, f"<urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, f'{namespace}/{copy}/{v}')}>")
-                if k.lower() in _ID_HEADERS
-                else (k, v)
-                for k, v in headers
-            ], block
-
         path = folder / f"{Path(source).name.split('.')[0]}-{limit or 'all'}-copy{copy:02d}.warc.gz"
         if not path.exists():
-            write_warc(path, (fresh(r) for r in records))
+            write_warc(path, (renamed(r, f"{namespace}/{copy}") for r in records))
         paths.append(str(path))
     return paths, responses
