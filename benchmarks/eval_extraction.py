@@ -25,7 +25,8 @@ so <meta charset> or detection), and the same string goes to every extractor. Ex
   structure on, comments on as in trafilatura), as deployed: sandboxed child process, 5 s per page;
 * ``ccsieve default, comments off``: the same with ``include_comments: false``, the like-for-like
   counterpart of the control above;
-* ``ccsieve fast``: the stage with ``engine: resiliparse``.
+* ``ccsieve fast``: the stage with ``engine: resiliparse``; ``ccsieve fast unpruned`` the same with
+  ``prune: false`` (no article container, no boilerplate pruning: resiliparse's own main-content rules).
 
 The snippet metric is reported twice: on the raw output, and on the output with the Markdown marks
 that plain trafilatura text lacks removed by :func:`strip_markdown` (heading marks, code fence lines,
@@ -280,6 +281,7 @@ def build_extractors() -> dict[str, tuple[Extract, Callable[[], None]]]:
         "ccsieve default": stage("trafilatura"),
         "ccsieve default, comments off": stage("trafilatura", include_comments=False),
         "ccsieve fast": stage("resiliparse"),
+        "ccsieve fast unpruned": stage("resiliparse", prune=False),
         "ccsieve combined": stage("combined"),
     }
 

@@ -3,7 +3,8 @@
 * ``trafilatura``: lxml parse (as trafilatura's own ``load_html`` does it, plus ``huge_tree``) →
   protect code and math on the tree → ``trafilatura.bare_extraction(tree)`` → headings marked on the
   output body → trafilatura's own text serialisation → code and formulas put back.
-* ``resiliparse``: lexbor parse (``HTMLTree.parse``) → protect code and math → structure sentinels →
+* ``resiliparse``: lexbor parse (``HTMLTree.parse``) → protect code and math → boilerplate pruning
+  (:mod:`extractors.boilerplate`) → structure sentinels →
   ``extract_plain_text(tree, main_content=True)`` → sentinels to Markdown → code and formulas put back.
 * ``combined``: both; trafilatura's text unless it is empty or resiliparse's is over
   :data:`RECALL_FAILURE_RATIO` times longer (trafilatura's recall failures).
@@ -21,6 +22,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any, Literal, Protocol
 
+from extractors.boilerplate import prune_boilerplate
 from extractors.codeblocks import CodeTable, protect_code_lexbor, protect_code_lxml
 from extractors.guard import tame_attributes
 from extractors.structure import finish_lexbor_text, mark_headings_xml, mark_structure_lexbor
@@ -52,6 +54,7 @@ class ExtractJob:
     favor_recall: bool = False
     include_tables: bool = True
     include_comments: bool = True  # trafilatura's own default
+    prune: bool = True  # resiliparse only: boilerplate blocks removed (extractors.boilerplate)
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,6 +209,8 @@ def _resiliparse(job: ExtractJob, html: str) -> ExtractResult:
     codes: CodeTable | None = protect_code_lexbor(tree) if job.code else None
     math = _math_module() if job.math else None
     formulas = math.protect_math_lexbor(tree) if math is not None else None
+    if job.prune:
+        prune_boilerplate(tree)
     if job.structure:
         mark_structure_lexbor(tree)
     text = extract_plain_text(

@@ -34,7 +34,9 @@ class HtmlExtractor(Mapper):
     text: at least as good as the better of the two on every shared set, docs/extraction.md).
     ``math`` keeps formulas as LaTeX (needs :mod:`extractors.math`), ``code`` keeps
     ``<pre>``/``<code>`` byte-exact as fenced blocks and inline spans, ``structure`` writes headings,
-    list items and table rows as Markdown (``# ``, ``- ``, ``| a | b |``).
+    list items and table rows as Markdown (``# ``, ``- ``, ``| a | b |``). ``prune`` (resiliparse only)
+    removes boilerplate blocks by trafilatura's markup vocabulary before extraction
+    (:mod:`extractors.boilerplate`).
 
     Each page runs in a sandboxed child process (``timeout_s`` per page, ``memory_mb`` cap) that does
     the whole parse → protect → extract → restore, so a pathological page costs at most the timeout,
@@ -60,6 +62,7 @@ class HtmlExtractor(Mapper):
         math: bool = True,
         code: bool = True,
         structure: bool = True,
+        prune: bool = True,
     ) -> None:
         super().__init__()
         if engine not in ENGINES:
@@ -78,6 +81,7 @@ class HtmlExtractor(Mapper):
             "favor_recall": favor_recall,
             "include_tables": include_tables,
             "include_comments": include_comments,
+            "prune": prune,
         }
         self._sandbox: Sandbox | None = None
 

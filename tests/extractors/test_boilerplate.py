@@ -1,0 +1,102 @@
+"""The fast engine's boilerplate pruning (extractors/boilerplate.py)."""
+
+from __future__ import annotations
+
+import gzip
+import json
+
+from resiliparse.parse.html import HTMLTree
+
+from extractors.boilerplate import prune_boilerplate
+from extractors.engines import ExtractJob, extract_page
+from extractors.http import decode_html
+from tests.conftest import TESTDATA
+
+SNIPPETS = TESTDATA / "extraction-trafilatura"
+PROSE = (
+    "The council met on Tuesday to discuss the new bridge, which has been delayed for two years "
+    "by disputes over its cost and its design. "
+)
+
+
+def _fast(html: str, prune: bool = True) -> str:
+    text = extract_page(ExtractJob(html, engine="resiliparse", prune=prune)).text
+    assert text is not None
+    return text
+
+
+def _page(body: str) -> str:
+    return f"<!DOCTYPE html><html><head><title>t</title></head><body>{body}</body></html>"
+
+
+BLOG = _page(
+    f"""<header><h1>Bridge delayed again</h1></header>
+<div class="wrapper"><div class="entry-content"><p>{PROSE * 3}</p><p>{PROSE * 2}</p>
+<div class="post-tags"><p>Tagged with: bridges, roads, the town council and its budget</p></div>
+<div class="newsletter-box"><p>Sign up for our newsletter: roads and bridges every week</p></div>
+</div>
+<div id="respond" class="comment-respond"><h3>Leave a Reply</h3>
+<p>Your email address will not be published. Required fields are marked</p></div>
+<div class="more-on-this-topic"><p>Most read this week: ten bridges you must see before you die</p></div>
+</div>"""
+)
+
+
+def test_pruning_removes_the_blogs_boilerplate_and_keeps_its_text() -> None:
+    pruned, unpruned = _fast(BLOG), _fast(BLOG, prune=False)
+    for boilerplate in ("Tagged with", "Leave a Reply", "ten bridges"):
+        assert boilerplate in unpruned  # resiliparse's own rules keep each of them
+        assert boilerplate not in pruned, boilerplate
+    assert pruned.count("The council met") == 5
+    assert "Bridge delayed again" in pruned
+
+
+def test_a_boilerplate_class_on_the_articles_wrapper_removes_nothing_of_the_article() -> None:
+    for wrapper in (
+        '<div class="layout has-sidebar">',  # holds the <article>
+        '<div class="elementor-widget-container">',  # Elementor's article body
+        '<div class="serendipity_entry serendipity_entry_author_Jane">',  # "author" inside a word
+        '<div class="widget Blog">',  # holds over half of the page's paragraphs
+    ):
+        paragraphs = "".join(f"<p>{PROSE}</p>" for _ in range(6))
+        inner = f"<article>{paragraphs}</article>" if "has-sidebar" in wrapper else paragraphs
+        html = _page(f"{wrapper}{inner}</div><div class='sidebar'><p>Archive links</p></div>")
+        text = _fast(html)
+        assert text.count("The council met") == 6, wrapper
+
+
+def test_pruning_that_would_take_nearly_all_text_is_not_done() -> None:
+    """trafilatura's backup rule: no removal leaves less than a seventh of the text."""
+    html = _page("".join(f"<div class='newsletter-box'><p>{PROSE}</p></div>" for _ in range(8)))
+    tree = HTMLTree.parse(html)
+    assert prune_boilerplate(tree) == 0
+    assert _fast(html).count("The council met") == 8
+
+
+def test_a_boilerplate_block_holding_code_is_kept() -> None:
+    """Sphinx section ids are heading slugs ("sharing-with-a-single-developer"): code is kept whole."""
+    html = _page(
+        f"<div class='section' id='sharing-changes'><p>{PROSE}</p><pre>hg push --rev tip</pre></div>"
+        f"<div class='section' id='sharing-nothing'><p>{PROSE}</p></div><p>{PROSE}</p>"
+    )
+    text = _fast(html)
+    assert "hg push --rev tip" in text
+    assert text.count("The council met") == 2  # the second block, without code, goes
+
+
+def test_on_real_pages_pruning_removes_boilerplate_snippets_and_keeps_content_snippets() -> None:
+    data = json.loads((SNIPPETS / "evaldata-subset.json").read_text(encoding="utf-8"))
+    items = sorted(data.values(), key=lambda item: item["file"])[:80]
+    counts = {True: [0, 0], False: [0, 0]}  # prune -> [content found, boilerplate found]
+    for item in items:
+        raw = gzip.decompress((SNIPPETS / "html" / f"{item['file']}.gz").read_bytes())
+        html = decode_html(raw, None)[0]
+        for prune in (True, False):
+            text = " ".join(
+                (extract_page(ExtractJob(html, engine="resiliparse", prune=prune)).text or "").split()
+            )
+            counts[prune][0] += sum(" ".join(s.split()) in text for s in item["with"])
+            counts[prune][1] += sum(" ".join(s.split()) in text for s in item["without"])
+    assert counts[False][1] > 30, "too few boilerplate snippets found unpruned: the test would check nothing"
+    assert counts[True][1] <= 0.8 * counts[False][1]  # at least a fifth of the boilerplate gone
+    assert counts[True][0] >= 0.97 * counts[False][0]  # at most 3 % of the content lost
