@@ -12,7 +12,8 @@ docs/s = the WARC's response records / (1 + 2). Configs alternate (fast, default
 median of ``--repeat`` runs is reported with every run's time and the per-stage seconds of the median
 run (``stats.json``). Usage (from the repository root)::
 
-    .venv/bin/python benchmarks/fast_mode.py [--input WARC] [--repeat N] [--configs fast,default]
+    .venv/bin/python benchmarks/fast_mode.py [--input WARC] [--repeat N]
+        [--configs fast,fast-unpruned,default]
 """
 
 from __future__ import annotations
@@ -34,6 +35,19 @@ CONFIGS = {
     "fast": REPO_ROOT / "jobs" / "configs" / "fast.yaml",
     "default": REPO_ROOT / "jobs" / "configs" / "default.yaml",
 }
+# fast.yaml with the resiliparse engine's boilerplate pruning off (docs/extraction.md)
+UNPRUNED = "fast-unpruned"
+
+
+def config_path(name: str, folder: Path) -> Path:
+    if name != UNPRUNED:
+        return CONFIGS[name]
+    text = CONFIGS["fast"].read_text(encoding="utf-8")
+    if "    engine: resiliparse\n" not in text:
+        raise RuntimeError("fast.yaml no longer sets `engine: resiliparse` as this script expects")
+    path = folder / "fast-unpruned.yaml"
+    path.write_text(text.replace("    engine: resiliparse\n", "    engine: resiliparse\n    prune: false\n"))
+    return path
 
 
 def worker(config: Path, input_path: Path, output: Path, cpu: int) -> dict[str, Any]:
@@ -84,14 +98,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--input", type=Path, default=DEFAULT_INPUT)
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--configs", default="fast,default", help="comma-separated: fast, default")
+    parser.add_argument("--configs", default="fast,default", help="fast, fast-unpruned, default")
     parser.add_argument("--cpu", type=int, default=None, help="CPU to pin to (-1: none; default the highest)")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--output", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     cpu = max(os.sched_getaffinity(0)) if args.cpu is None else args.cpu
     if args.worker:
-        print(json.dumps(worker(CONFIGS[args.worker], args.input, args.output, cpu)))
+        config = config_path(args.worker, args.output.parent)
+        print(json.dumps(worker(config, args.input, args.output, cpu)))
         return 0
     names = args.configs.split(",")
     runs: dict[str, list[dict[str, Any]]] = {n: [] for n in names}

@@ -6,8 +6,9 @@
 * ``resiliparse``: lexbor parse (``HTMLTree.parse``) → protect code and math → boilerplate pruning
   (:mod:`extractors.boilerplate`) → structure sentinels →
   ``extract_plain_text(tree, main_content=True)`` → sentinels to Markdown → code and formulas put back.
-* ``combined``: both; trafilatura's text unless it is empty or resiliparse's is over
-  :data:`RECALL_FAILURE_RATIO` times longer (trafilatura's recall failures).
+* ``combined``: both; resiliparse's text when trafilatura's is empty or resiliparse's is over
+  :data:`RECALL_FAILURE_RATIO` times longer (trafilatura's recall failures), else trafilatura's text
+  with the prose lines it dropped from the middle of the article (:func:`extractors.fusion.fuse`).
 
 :func:`extract_page` is what the sandbox child runs for one page; it only returns picklable values.
 Math protection comes from :mod:`extractors.math` when that module exists; without it ``math=True``
@@ -24,6 +25,7 @@ from typing import Any, Literal, Protocol
 
 from extractors.boilerplate import prune_boilerplate
 from extractors.codeblocks import CodeTable, protect_code_lexbor, protect_code_lxml
+from extractors.fusion import fuse
 from extractors.guard import tame_attributes
 from extractors.structure import finish_lexbor_text, mark_headings_xml, mark_structure_lexbor
 
@@ -188,14 +190,16 @@ def _trafilatura(job: ExtractJob, html: str) -> ExtractResult:
 
 
 def _combined(job: ExtractJob, html: str) -> ExtractResult:
-    """trafilatura's text, unless it missed the main text that resiliparse found."""
+    """trafilatura's text with the prose it dropped, or resiliparse's where it missed the main text."""
     precise = _trafilatura(job, html)
     if precise.reason is not None:  # trafilatura refused the page (too deep): resiliparse may not
         return _resiliparse(job, html)
     broad = _resiliparse(job, html)
-    if broad.text and len(broad.text) > RECALL_FAILURE_RATIO * len(precise.text or ""):
+    if not broad.text:
+        return precise
+    if not precise.text or len(broad.text) > RECALL_FAILURE_RATIO * len(precise.text):
         return broad
-    return precise
+    return ExtractResult(fuse(precise.text, broad.text))
 
 
 # --- resiliparse -------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ import trafilatura
 
 from extractors.codeblocks import CodeTable, code_language
 from extractors.engines import ENGINES, ExtractJob, extract_page
+from extractors.fusion import fuse
 from extractors.http import decode_html
 from tests.conftest import TESTDATA
 
@@ -181,15 +182,22 @@ def test_combined_engine_takes_resiliparse_where_trafilatura_missed_the_text() -
         assert extract_page(ExtractJob(html, engine="combined")).text == broad
 
 
-def test_combined_engine_keeps_trafilaturas_text_on_articles() -> None:
+def test_combined_engine_keeps_trafilaturas_text_and_adds_what_it_dropped() -> None:
     names = sorted(p.name for p in (SNIPPETS / "html").iterdir())[:15]
+    fused_pages = 0
     for name in names:
         html = _page("extraction-trafilatura/html", name)
         precise = extract_page(ExtractJob(html)).text or ""
         broad = extract_page(ExtractJob(html, engine="resiliparse")).text or ""
         combined = extract_page(ExtractJob(html, engine="combined")).text
-        expected = broad if broad and len(broad) > 3 * len(precise) else precise
-        assert combined == (expected or None), name
+        if broad and (not precise or len(broad) > 3 * len(precise)):
+            assert combined == broad, name
+            continue
+        assert combined == (fuse(precise, broad) if broad else precise or None), name
+        lines = iter((combined or "").split("\n"))
+        assert all(line in lines for line in precise.split("\n")), name  # all of it, in order
+        fused_pages += combined != precise
+    assert fused_pages, "no page gained a line: the test would not see the fusion"
     # the refusal of a page nested past lxml's limit falls back to resiliparse
     deep = "<html><body>" + "<div>" * 3000 + "<p>" + "Deep prose here. " * 10 + "</p>" + "</div>" * 3000
     result = extract_page(ExtractJob(deep + "</body></html>", engine="combined"))

@@ -1,0 +1,38 @@
+"""Line fusion of the combined engine (extractors/fusion.py)."""
+
+from __future__ import annotations
+
+from extractors.fusion import fuse
+
+FIRST = "The council met on Tuesday to discuss the new bridge over the river and its cost."
+SECOND = "Engineers told the members that the old bridge could carry lorries for two more years."
+THIRD = "The vote on the new design was put off until the spring, when the budget is known."
+FOOTER = "Copyright notice: all of the articles on this site belong to the publisher and its authors."
+
+
+def test_prose_that_trafilatura_dropped_inside_the_article_comes_back_at_its_place() -> None:
+    precise = f"{FIRST}\n{THIRD}"
+    broad = f"Home | News | Sport\n{FIRST}\n{SECOND}\n{THIRD}\n{FOOTER}"
+    assert fuse(precise, broad) == f"{FIRST}\n{SECOND}\n{THIRD}"  # header and footer stay out
+
+
+def test_short_or_unpunctuated_lines_and_code_are_not_inserted() -> None:
+    precise = f"{FIRST}\n{THIRD}"
+    short = "Read more about bridges."
+    heading = "Engineers told the members that the old bridge could carry lorries for two more years"
+    code = "```\n# the old bridge could carry lorries for two more years, the engineers said to us.\n```"
+    broad = f"{FIRST}\n{short}\n{heading}\n{code}\n{THIRD}"
+    assert fuse(precise, broad) == precise
+
+
+def test_without_two_shared_lines_the_precise_text_is_returned() -> None:
+    assert fuse(FIRST, f"{SECOND}\n{THIRD}") == FIRST
+    assert fuse(FIRST, f"{FIRST}\n{SECOND}") == FIRST  # one anchor: no interior
+
+
+def test_every_precise_line_is_kept_in_order() -> None:
+    precise = f"# Bridge\n{FIRST}\n- a list item of the article\n{THIRD}"
+    broad = f"{FIRST}\n{SECOND}\n{THIRD}"
+    fused = fuse(precise, broad).split("\n")
+    assert [line for line in fused if line != SECOND] == precise.split("\n")
+    assert fused.index(SECOND) == fused.index(FIRST) + 1
