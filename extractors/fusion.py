@@ -11,16 +11,19 @@ trafilatura's text whole and inserts each line of resiliparse's text that
   blocks,
 
 after the trafilatura line that matches the resiliparse line before it, so the document keeps its
-order. Measured in docs/extraction.md ("Line fusion").
+order. Measured in docs/extraction.md ("Combining the engines"). Pages whose two texts hold more
+than :data:`MAX_LINE_PAIRS` pairs of lines are returned unfused: matching costs up to one 3-gram
+comparison per pair, and the page must stay within its extraction time limit.
 """
 
 from __future__ import annotations
 
 import re
 
-__all__ = ["MIN_WORDS", "fuse"]
+__all__ = ["MAX_LINE_PAIRS", "MIN_WORDS", "fuse"]
 
 MIN_WORDS = 12
+MAX_LINE_PAIRS = 2_000_000  # about a second in the worst case; in-order texts cost far less
 _SAME_LINE = 0.5  # share of a line's word 3-grams found in the other text: the line is there
 _WORD = re.compile(r"\w+")
 _SENTENCE_END = tuple('.!?"”:;)')
@@ -39,9 +42,11 @@ def _shared(grams: set[_Gram], other: set[_Gram]) -> float:
 def fuse(precise: str, broad: str) -> str:
     """``precise`` with the prose lines of ``broad`` that it lacks, each at its place (see module)."""
     precise_lines = precise.split("\n")
+    broad_lines = broad.split("\n")
+    if len(precise_lines) * len(broad_lines) > MAX_LINE_PAIRS:
+        return precise
     precise_grams = [_grams(line) for line in precise_lines]
     everything = set().union(*precise_grams)
-    broad_lines = broad.split("\n")
     broad_grams = [_grams(line) for line in broad_lines]
     shared = [_shared(g, everything) >= _SAME_LINE for g in broad_grams]
     anchors = [i for i, is_shared in enumerate(shared) if is_shared]
@@ -72,17 +77,15 @@ def fuse(precise: str, broad: str) -> str:
 
 
 def _best_match(grams: set[_Gram], precise_grams: list[set[_Gram]], after: int) -> int:
-    """The precise line sharing most 3-grams with ``grams``, preferring lines after ``after``."""
+    """The precise line that ``grams`` (a broad line) is: the first after ``after`` that shares half
+    of its 3-grams (the texts run in the same order), else the one sharing most anywhere."""
+    start = max(after, 0)
+    for j in range(start, len(precise_grams)):
+        if _shared(grams, precise_grams[j]) >= _SAME_LINE:
+            return j
     best, best_score = after, 0.0
-    for j in range(max(after, 0), len(precise_grams)):
-        score = _shared(grams, precise_grams[j])
+    for j, candidate in enumerate(precise_grams):  # reordered, or spread over several lines
+        score = _shared(grams, candidate)
         if score > best_score:
             best, best_score = j, score
-            if score == 1.0:
-                break
-    if best_score == 0.0:  # the match lies before: a repeated or reordered block
-        for j in range(0, max(after, 0)):
-            score = _shared(grams, precise_grams[j])
-            if score > best_score:
-                best, best_score = j, score
     return best

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from extractors.fusion import fuse
+from extractors.fusion import MAX_LINE_PAIRS, fuse
 
 FIRST = "The council met on Tuesday to discuss the new bridge over the river and its cost."
 SECOND = "Engineers told the members that the old bridge could carry lorries for two more years."
@@ -36,3 +36,11 @@ def test_every_precise_line_is_kept_in_order() -> None:
     fused = fuse(precise, broad).split("\n")
     assert [line for line in fused if line != SECOND] == precise.split("\n")
     assert fused.index(SECOND) == fused.index(FIRST) + 1
+
+
+def test_texts_past_the_pair_limit_are_returned_unfused() -> None:
+    broad = "\n".join([FIRST, SECOND, THIRD] * 700)  # 2,100 lines
+    small, large = f"{FIRST}\n{THIRD}", "\n".join([FIRST, THIRD] * 500)  # 2 and 1,000 lines
+    assert 2 * 2_100 <= MAX_LINE_PAIRS < 1_000 * 2_100
+    assert SECOND in fuse(small, broad)
+    assert fuse(large, broad) == large
