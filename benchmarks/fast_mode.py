@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -43,10 +44,11 @@ def config_path(name: str, folder: Path) -> Path:
     if name != UNPRUNED:
         return CONFIGS[name]
     text = CONFIGS["fast"].read_text(encoding="utf-8")
-    if "    engine: resiliparse\n" not in text:
-        raise RuntimeError("fast.yaml no longer sets `engine: resiliparse` as this script expects")
+    unpruned, count = re.subn(r"(?m)^(\s*)prune: true\b", r"\1prune: false", text)
+    if count != 1:
+        raise RuntimeError("fast.yaml no longer sets `prune: true` once, as this script expects")
     path = folder / "fast-unpruned.yaml"
-    path.write_text(text.replace("    engine: resiliparse\n", "    engine: resiliparse\n    prune: false\n"))
+    path.write_text(unpruned, encoding="utf-8")
     return path
 
 
