@@ -3,8 +3,8 @@
 * ``trafilatura``: lxml parse (as trafilatura's own ``load_html`` does it, plus ``huge_tree``) →
   protect code and math on the tree → ``trafilatura.bare_extraction(tree)`` → headings marked on the
   output body → trafilatura's own text serialisation → code and formulas put back.
-* ``resiliparse``: lexbor parse (``HTMLTree.parse``) → protect code and math → boilerplate pruning
-  (:mod:`extractors.boilerplate`) → structure sentinels →
+* ``resiliparse``: boilerplate candidates tagged in the raw HTML → lexbor parse (``HTMLTree.parse``)
+  → protect code and math → boilerplate pruning (:mod:`extractors.boilerplate`) → structure sentinels →
   ``extract_plain_text(tree, main_content=True)`` → sentinels to Markdown → code and formulas put back.
 * ``combined``: both; resiliparse's text when trafilatura's is empty or resiliparse's is over
   :data:`RECALL_FAILURE_RATIO` times longer (trafilatura's recall failures), else trafilatura's text
@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any, Literal, Protocol
 
-from extractors.boilerplate import prune_boilerplate
+from extractors.boilerplate import mark_boilerplate, prune_boilerplate
 from extractors.codeblocks import CodeTable, protect_code_lexbor, protect_code_lxml
 from extractors.fusion import fuse
 from extractors.guard import tame_attributes
@@ -209,7 +209,7 @@ def _resiliparse(job: ExtractJob, html: str) -> ExtractResult:
     from resiliparse.extract.html2text import extract_plain_text
     from resiliparse.parse.html import HTMLTree
 
-    tree = HTMLTree.parse(html)
+    tree = HTMLTree.parse(mark_boilerplate(html) if job.prune else html)
     codes: CodeTable | None = protect_code_lexbor(tree) if job.code else None
     math = _math_module() if job.math else None
     formulas = math.protect_math_lexbor(tree) if math is not None else None

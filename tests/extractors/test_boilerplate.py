@@ -7,7 +7,7 @@ import json
 
 from resiliparse.parse.html import HTMLTree
 
-from extractors.boilerplate import prune_boilerplate
+from extractors.boilerplate import MARKER, mark_boilerplate, prune_boilerplate
 from extractors.engines import ExtractJob, extract_page
 from extractors.http import decode_html
 from tests.conftest import TESTDATA
@@ -68,7 +68,8 @@ def test_a_boilerplate_class_on_the_articles_wrapper_removes_nothing_of_the_arti
 def test_pruning_that_would_take_nearly_all_text_is_not_done() -> None:
     """trafilatura's backup rule: no removal leaves less than a seventh of the text."""
     html = _page("".join(f"<div class='newsletter-box'><p>{PROSE}</p></div>" for _ in range(8)))
-    tree = HTMLTree.parse(html)
+    tree = HTMLTree.parse(mark_boilerplate(html))
+    assert len(tree.body.query_selector_all(f"[{MARKER}]")) == 8  # all eight are candidates
     assert prune_boilerplate(tree) == 0
     assert _fast(html).count("The council met") == 8
 
@@ -82,6 +83,33 @@ def test_a_boilerplate_block_holding_code_is_kept() -> None:
     text = _fast(html)
     assert "hg push --rev tip" in text
     assert text.count("The council met") == 2  # the second block, without code, goes
+
+
+def test_the_scan_tags_start_tags_by_class_id_and_role_in_every_quoting() -> None:
+    html = _page(
+        '<div class="post-tags">a</div><ul id=main-menu>b</ul><div role="navigation">c</div>'
+        "<section class='sidebar widget'>d</section><div class=\"entry-content\">e</div>"
+    )
+    marked = mark_boilerplate(html)
+    tree = HTMLTree.parse(marked)
+    tagged = [el.text for el in tree.body.query_selector_all(f"[{MARKER}]").values()]
+    assert tagged == ["a", "b", "c", "d"]
+
+
+def test_the_scan_leaves_text_other_attributes_and_inline_tags_alone() -> None:
+    shown = '&lt;div class="sidebar"&gt;'  # an HTML example in the text: must come out as written
+    html = _page(
+        f"<pre>{shown}</pre><p data-id='nav-1' grid='sidebar'>x</p>"
+        '<a class="menu-link" href="/">home</a><a class="reply-link" href="#">reply</a>'
+    )
+    marked = mark_boilerplate(html)
+    assert shown in marked
+    tree = HTMLTree.parse(marked)
+    tagged = [el.tag for el in tree.body.query_selector_all(f"[{MARKER}]").values()]
+    assert tagged == ["a"]  # "menu" names a block only on a block tag; "reply-" on any tag
+    assert tree.body.query_selector(f"a[{MARKER}]").text == "reply"
+    plain = _page("<p>nothing to prune</p>")
+    assert mark_boilerplate(plain) is plain
 
 
 def test_on_real_pages_pruning_removes_boilerplate_snippets_and_keeps_content_snippets() -> None:
