@@ -50,6 +50,37 @@ _CONTRACTION = regex.compile(r"(?i)(\w+?)(n['’]t|['’](?:re|ve|ll|d|m))")
 _SENTENCE_END = regex.compile(r"""[.!?։؟۔܀܁܂߹।॥။።፧፨᙮᜵᜶‼‽⁇⁈⁉⸮。！．？｡]+['"”’)\]]*(?=\s|$)""")
 
 
+# Punctuated chunks repeat ("the,", "it.", "(see"): their split is kept, up to this many chunks.
+_CHUNK_CACHE_LIMIT = 1 << 17
+_chunk_cache: dict[str, tuple[str, ...]] = {}
+
+
+class _RecentSplits:
+    """The words of the texts split last, within a budget of characters; the oldest go first.
+
+    The Gopher filters split the same text one after the other, a batch (128 documents) at a time:
+    the second split is then a lookup.
+    """
+
+    def __init__(self, budget_chars: int) -> None:
+        self.budget_chars = budget_chars
+        self.chars = 0
+        self.words: dict[str, tuple[str, ...]] = {}
+
+    def add(self, text: str, words: tuple[str, ...]) -> None:
+        if len(text) > self.budget_chars // 8:
+            return  # one huge page would push out the whole batch
+        self.words[text] = words
+        self.chars += len(text)
+        while self.chars > self.budget_chars:
+            oldest = next(iter(self.words))
+            self.chars -= len(oldest)
+            del self.words[oldest]
+
+
+_recent_splits = _RecentSplits(4_000_000)
+
+
 class FastWordTokenizer(WordTokenizer):
     """Splits words and sentences with regular expressions shaped after spaCy's English tokenizer."""
 
@@ -57,12 +88,27 @@ class FastWordTokenizer(WordTokenizer):
         super().__init__(language)
 
     def word_tokenize(self, text: str) -> list[str]:
+        words = _recent_splits.words.get(text)
+        if words is None:
+            words = tuple(self._split_words(text))
+            _recent_splits.add(text, words)
+        return list(words)
+
+    def _split_words(self, text: str) -> list[str]:
         tokens: list[str] = []
+        cache = _chunk_cache
+        if len(cache) > _CHUNK_CACHE_LIMIT:
+            cache.clear()
         for chunk in text.split():
             if chunk.isalnum() and chunk.lower() != "cannot":
                 tokens.append(chunk)  # most words: nothing to split
-            else:
-                _split_chunk(chunk, tokens)
+                continue
+            parts = cache.get(chunk)
+            if parts is None:
+                pieces: list[str] = []
+                _split_chunk(chunk, pieces)
+                parts = cache[chunk] = tuple(pieces)
+            tokens.extend(parts)
         return tokens
 
     def sent_tokenize(self, text: str) -> list[str]:

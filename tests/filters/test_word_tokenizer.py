@@ -101,3 +101,24 @@ def test_stage_uses_the_fast_splitter_by_default_and_spacy_on_request() -> None:
     assert fast.check(doc) == slow.check(make_doc("too short to keep")) == "gopher_short_doc"
     with pytest.raises(ValueError, match="word_tokenizer"):
         GopherQuality(word_tokenizer="nltk")
+
+
+def test_a_second_split_of_the_same_text_is_equal_and_independent() -> None:
+    tokenizer = FastWordTokenizer("en")
+    text = "Hello, world. It's a test (of the cache): don't mutate it!"
+    first = tokenizer.word_tokenize(text)
+    first.append("mutated")
+    assert tokenizer.word_tokenize(text) == first[:-1]
+
+
+def test_recent_splits_stay_within_their_character_budget() -> None:
+    from filters.word_tokenizer import _RecentSplits
+
+    recent = _RecentSplits(budget_chars=800)
+    texts = [f"text number {i} " * 5 for i in range(40)]  # about 75 characters each
+    for text in texts:
+        recent.add(text, tuple(text.split()))
+    assert recent.chars <= 800 and recent.chars == sum(map(len, recent.words))
+    assert texts[-1] in recent.words and texts[0] not in recent.words  # the oldest went first
+    recent.add("x" * 101, ("x",))  # over an eighth of the budget: not kept
+    assert "x" * 101 not in recent.words
