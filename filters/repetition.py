@@ -13,7 +13,7 @@ thresholds, order of checks and drop reasons, and replaces only the counting:
 * the duplicated n-grams keep datatrove's left-to-right scan (a repeat skips ``n`` words), on integers.
 
 Every hash match that decides a result is checked against the text itself; a collision (never seen on
-real text) sends the page to datatrove's own functions. ``tests/filters/test_repetition.py`` compares
+real text) sends that count to datatrove's own function. ``tests/filters/test_repetition.py`` compares
 both on real pages and on the corner cases of datatrove's joins.
 """
 
@@ -30,7 +30,7 @@ from datatrove.pipeline.filters.gopher_repetition_filter import (
 )
 from datatrove.utils.text import split_into_words
 
-__all__ = ["FastGopherRepetitionFilter", "all_duplicate_chars", "top_duplicate_chars"]
+__all__ = ["FastGopherRepetitionFilter", "NGramCounts"]
 
 _BASE = np.uint64(0x9E3779B97F4A7C15)  # odd, so invertible modulo 2**64
 _BASE_INVERSE = np.uint64(pow(int(_BASE), -1, 1 << 64))
@@ -127,23 +127,39 @@ def _repeated_chars(joined: _Joined, n: int) -> int:
     return repeated
 
 
-def top_duplicate_chars(words: list[str], n: int) -> int:
-    """datatrove's ``find_top_duplicate(get_n_grams(words, n))``: the characters of the most frequent
-    n-gram (words joined by a space) times its count; 0 when there are fewer than ``n`` words."""
-    try:
-        return _top_chars(_Joined(words, " "), n)
-    except _HashCollision:
-        n_grams = get_n_grams(words, n)
-        return find_top_duplicate(n_grams) if n_grams else 0
+class NGramCounts:
+    """The n-gram figures of datatrove's repetition rules for one page's words, counted on hashes.
 
+    Each method returns what datatrove's function of the same rule returns; the joined forms of the
+    words are built once, on first use. A hash collision (checked on every match that counts) makes
+    that one call count with datatrove's own function.
+    """
 
-def all_duplicate_chars(words: list[str], n: int) -> int:
-    """datatrove's ``find_all_duplicate(words, n)``: the characters of the n-grams (words joined
-    without a separator) seen before, scanning left to right and skipping ``n`` words after a repeat."""
-    try:
-        return _repeated_chars(_Joined(words, ""), n)
-    except _HashCollision:
-        return find_all_duplicate(words, n)
+    def __init__(self, words: list[str]) -> None:
+        self.words = words
+        self._spaced: _Joined | None = None
+        self._joined: _Joined | None = None
+
+    def top_chars(self, n: int) -> int:
+        """``find_top_duplicate(get_n_grams(words, n))``: the characters of the most frequent n-gram
+        (words joined by a space) times its count; 0 when there are fewer than ``n`` words."""
+        try:
+            if self._spaced is None:
+                self._spaced = _Joined(self.words, " ")
+            return _top_chars(self._spaced, n)
+        except _HashCollision:
+            n_grams = get_n_grams(self.words, n)
+            return find_top_duplicate(n_grams) if n_grams else 0
+
+    def repeated_chars(self, n: int) -> int:
+        """``find_all_duplicate(words, n)``: the characters of the n-grams (words joined without a
+        separator) seen before, scanning left to right and skipping ``n`` words after a repeat."""
+        try:
+            if self._joined is None:
+                self._joined = _Joined(self.words, "")
+            return _repeated_chars(self._joined, n)
+        except _HashCollision:
+            return find_all_duplicate(self.words, n)
 
 
 class FastGopherRepetitionFilter(GopherRepetitionFilter):
@@ -169,27 +185,11 @@ class FastGopherRepetitionFilter(GopherRepetitionFilter):
         if self.dup_line_char_frac and char_duplicates / len(text) > self.dup_line_char_frac:
             return False, "dup_line_char_frac"
 
-        words = split_into_words(text, self.language)
-        try:
-            return self._n_gram_rules(words, len(text))
-        except _HashCollision:
-            return self._n_gram_rules(words, len(text), by_strings=True)
-
-    def _n_gram_rules(
-        self, words: list[str], length: int, by_strings: bool = False
-    ) -> bool | tuple[bool, str]:
-        spaced = None if by_strings else _Joined(words, " ")
+        counts = NGramCounts(split_into_words(text, self.language))
         for n, n_frac in self.top_n_grams:
-            if spaced is not None:
-                top = _top_chars(spaced, n)
-            else:
-                n_grams = get_n_grams(words, n)
-                top = find_top_duplicate(n_grams) if n_grams else 0
-            if top / length > n_frac:
+            if counts.top_chars(n) / len(text) > n_frac:
                 return False, f"top_{n}_gram"
-        joined = None if by_strings else _Joined(words, "")
         for n, n_frac in self.dup_n_grams:
-            repeated = _repeated_chars(joined, n) if joined is not None else find_all_duplicate(words, n)
-            if repeated / length > n_frac:
+            if counts.repeated_chars(n) / len(text) > n_frac:
                 return False, f"duplicated_{n}_n_grams"
         return True

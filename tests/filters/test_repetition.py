@@ -16,7 +16,7 @@ from datatrove.pipeline.filters.gopher_repetition_filter import (
 from datatrove.utils.text import split_into_words
 
 import filters.repetition as repetition
-from filters.repetition import FastGopherRepetitionFilter, all_duplicate_chars, top_duplicate_chars
+from filters.repetition import FastGopherRepetitionFilter, NGramCounts
 from filters.word_tokenizer import FastWordTokenizer
 from tests.conftest import TESTDATA
 
@@ -47,10 +47,10 @@ def test_counts_equal_datatrove_on_real_pages(real_words: list[list[str]]) -> No
     repeats = 0
     for words in real_words:
         for n in (2, 3, 4):
-            assert top_duplicate_chars(words, n) == _datatrove_top(words, n), n
+            assert NGramCounts(words).top_chars(n) == _datatrove_top(words, n), n
         for n in range(5, 11):
             expected = find_all_duplicate(words, n)
-            assert all_duplicate_chars(words, n) == expected, n
+            assert NGramCounts(words).repeated_chars(n) == expected, n
             repeats += expected > 0
     assert repeats > 50  # the pages do repeat n-grams: the scan was exercised, not skipped
 
@@ -70,9 +70,9 @@ def test_counts_equal_datatrove_on_real_pages(real_words: list[list[str]]) -> No
 )
 def test_counts_equal_datatrove_on_the_corner_cases_of_its_joins(words: list[str]) -> None:
     for n in (2, 3, 4):
-        assert top_duplicate_chars(words, n) == _datatrove_top(words, n), n
+        assert NGramCounts(words).top_chars(n) == _datatrove_top(words, n), n
     for n in range(1, 11):
-        assert all_duplicate_chars(words, n) == find_all_duplicate(words, n), n
+        assert NGramCounts(words).repeated_chars(n) == find_all_duplicate(words, n), n
 
 
 def test_a_hash_collision_falls_back_to_datatrove(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -83,9 +83,9 @@ def test_a_hash_collision_falls_back_to_datatrove(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setattr(repetition._Slices, "keys", colliding)
     words = "the cat sat on the mat and the dog sat on the mat too".split()
     for n in (2, 3, 4):
-        assert top_duplicate_chars(words, n) == _datatrove_top(words, n)
+        assert NGramCounts(words).top_chars(n) == _datatrove_top(words, n)
     for n in range(5, 11):
-        assert all_duplicate_chars(words, n) == find_all_duplicate(words, n)
+        assert NGramCounts(words).repeated_chars(n) == find_all_duplicate(words, n)
     text = " ".join(words * 3)
     fast = FastGopherRepetitionFilter(language=TOKENIZER).filter(DatatroveDocument(text=text, id="c"))
     plain = GopherRepetitionFilter(language=TOKENIZER).filter(DatatroveDocument(text=text, id="c"))
