@@ -113,6 +113,11 @@ def _value_matches(name: str, value: str) -> bool:
     return "nav" in value.lower()
 
 
+def _attribute_value(match: re.Match[str]) -> str:
+    """The value of a ``_SCANS`` match, whichever of its three quotings it used."""
+    return next(group for group in match.groups() if group is not None)
+
+
 def _tag_may_match(name: str, value: str, tag: str) -> bool:
     if tag in _BLOCK_TAGS:
         return True
@@ -136,8 +141,7 @@ def mark_boilerplate(html: str) -> str:
         for match in scan.finditer(html):
             hit = cache.get(match[0])
             if hit is None:
-                value = match[1] if match[1] is not None else match[2] if match[2] is not None else match[3]
-                hit = cache[match[0]] = _value_matches(name, value)
+                hit = cache[match[0]] = _value_matches(name, _attribute_value(match))
             if not hit:
                 continue
             start = match.start()
@@ -147,8 +151,7 @@ def mark_boilerplate(html: str) -> str:
             if opening <= html.rfind(">", 0, start):
                 continue  # in text, not in a tag: an HTML example shown on the page
             tag = _TAG_NAME.match(html, opening)
-            value = match[1] if match[1] is not None else match[2] if match[2] is not None else match[3]
-            if tag is not None and _tag_may_match(name, value, tag[1].lower()):
+            if tag is not None and _tag_may_match(name, _attribute_value(match), tag[1].lower()):
                 ends.append(match.end())
     if not ends:
         return html
