@@ -78,7 +78,7 @@ class _RecentSplits:
             del self.words[oldest]
 
 
-_recent_splits = _RecentSplits(4_000_000)
+_recent_splits = _RecentSplits(2_000_000)
 
 
 class FastWordTokenizer(WordTokenizer):
