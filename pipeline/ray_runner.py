@@ -1,10 +1,13 @@
 """The Ray Data runner: the same config and the same output as the local runner, on a cluster.
 
-Plan: one row per input file → a reading operator that streams each WARC out as bounded record
-batches → one ``map_batches`` actor pool per group of consecutive stages with equal resources (models
-load once per actor) → the driver, which commits each input file through the same
-:class:`~pipeline.sinks.SourceWriter` as the local runner once every record of that file is
-accounted for. Extraction shrinks a WARC about twentyfold, so the driver only sees text.
+Plan: one row per input file → one ``map_batches`` actor pool per group of consecutive stages with
+equal resources (models load once per actor) → the driver, which commits each input file through the
+same :class:`~pipeline.sinks.SourceWriter` as the local runner once every record of that file is
+accounted for. With at least as many files as workers, the first group's actors read their files
+themselves (a file per call, streamed as bounded record batches): the HTML never enters Ray's object
+store, and extraction shrinks a WARC about twentyfold, so only text moves. With fewer files, a
+zero-CPU reading operator streams the record batches out, so that one file still spreads over every
+worker.
 
 Batches between operators carry documents, drop records and per-source statistics together; the
 encoding is private to this module.
@@ -26,7 +29,7 @@ from tqdm import tqdm
 from extractors.warc import READ_STAGE
 from pipeline.config import PipelineConfig
 from pipeline.document import Document, DropRecord, from_table, to_table
-from pipeline.processing import add_stats, build_chain, new_marker, read_batches
+from pipeline.processing import ReadBatch, add_stats, build_chain, new_marker, read_batches
 from pipeline.sinks import SourceWriter, source_key
 from pipeline.stage import Resources, Stage, StageStats
 
@@ -70,19 +73,37 @@ def _unpack(table: pa.Table) -> tuple[list[Document], list[DropRecord], list[dic
     return docs, drops, metas
 
 
+def _read_meta(source: str, rb: ReadBatch) -> dict[str, Any]:
+    eof = {"responses_read": rb.responses_read, "error": rb.error} if rb.final else None
+    return {"source": source, "stats": {READ_STAGE: rb.stats.to_dict()}, "eof": eof}
+
+
 def _read_files(batch: pa.Table, config: PipelineConfig) -> Iterator[pa.Table]:
     for source in batch.column("source").to_pylist():
         for rb in read_batches(source, config):
-            eof = {"responses_read": rb.responses_read, "error": rb.error} if rb.final else None
-            meta = {"source": source, "stats": {READ_STAGE: rb.stats.to_dict()}, "eof": eof}
-            yield _pack(rb.docs, rb.drops, [meta])
+            yield _pack(rb.docs, rb.drops, [_read_meta(source, rb)])
 
 
 class _StageGroup:
     """An actor running some consecutive stages; built once per actor, so models load once."""
 
     def __init__(self, config: PipelineConfig, labels: list[str]) -> None:
+        self.config = config
         self.chain = build_chain(config, labels)
+
+    def _run(
+        self,
+        source: str,
+        docs: list[Document],
+        kept: list[Document],
+        drops: list[DropRecord],
+        metas: list[dict[str, Any]],
+    ) -> None:
+        outcome = self.chain.run(docs)
+        kept.extend(outcome.kept)
+        drops.extend(outcome.dropped)
+        stats = {label: s.to_dict() for label, s in outcome.stats.items()}
+        metas.append({"source": source, "stats": stats, "eof": None, "restarts": outcome.restarts})
 
     def __call__(self, table: pa.Table) -> pa.Table:
         docs, drops, metas = _unpack(table)
@@ -91,12 +112,22 @@ class _StageGroup:
             by_source.setdefault(doc.source, []).append(doc)
         kept: list[Document] = []
         for source, group in by_source.items():
-            outcome = self.chain.run(group)
-            kept.extend(outcome.kept)
-            drops.extend(outcome.dropped)
-            stats = {label: s.to_dict() for label, s in outcome.stats.items()}
-            metas.append({"source": source, "stats": stats, "eof": None, "restarts": outcome.restarts})
+            self._run(source, group, kept, drops, metas)
         return _pack(kept, drops, metas)
+
+
+class _ReadingStageGroup(_StageGroup):
+    """The first stage group when every worker reads its own files: fed file names, it reads each
+    file here and runs the stages on each record batch as it comes, so no HTML crosses processes."""
+
+    def __call__(self, table: pa.Table) -> Iterator[pa.Table]:  # type: ignore[override]
+        for source in table.column("source").to_pylist():
+            for rb in read_batches(source, self.config):
+                kept: list[Document] = []
+                drops, metas = list(rb.drops), [_read_meta(source, rb)]
+                if rb.docs:
+                    self._run(source, rb.docs, kept, drops, metas)
+                yield _pack(kept, drops, metas)
 
 
 class _OpenSource:
@@ -173,20 +204,24 @@ def run_ray(plan: RunPlan, workers: int | None = None, progress: bool = True) ->
     labels = [s.label for s in stages]
 
     ds = ray.data.from_items([{"source": s} for s in plan.pending], override_num_blocks=len(plan.pending))
-    # Reading is a small share of the work; zero CPUs lets it run beside full actor pools.
-    ds = ds.map_batches(
-        _read_files,
-        batch_size=1,
-        batch_format="pyarrow",
-        fn_kwargs={"config": config},
-        num_cpus=0,
-        compute=ray.data.TaskPoolStrategy(size=workers),
-    )
-    for group in stage_groups(stages):
-        resources: Resources = group[0].resources
+    groups = stage_groups(stages)
+    fused = len(plan.pending) >= workers and groups[0][0].resources.gpus == 0
+    if not fused:
+        # Reading is a small share of the work; zero CPUs lets it run beside full actor pools.
         ds = ds.map_batches(
-            _StageGroup,
-            batch_size=config.reader.batch_size,
+            _read_files,
+            batch_size=1,
+            batch_format="pyarrow",
+            fn_kwargs={"config": config},
+            num_cpus=0,
+            compute=ray.data.TaskPoolStrategy(size=workers),
+        )
+    for index, group in enumerate(groups):
+        resources: Resources = group[0].resources
+        reads = fused and index == 0
+        ds = ds.map_batches(
+            _ReadingStageGroup if reads else _StageGroup,
+            batch_size=1 if reads else config.reader.batch_size,
             batch_format="pyarrow",
             fn_constructor_kwargs={"config": config, "labels": [s.label for s in group]},
             num_cpus=resources.cpus,
