@@ -226,7 +226,11 @@ def run_ray(plan: RunPlan, workers: int | None = None, progress: bool = True) ->
             fn_constructor_kwargs={"config": config, "labels": [s.label for s in group]},
             num_cpus=resources.cpus,
             num_gpus=resources.gpus or None,
-            compute=ray.data.ActorPoolStrategy(size=workers),
+            # A reading actor takes its next file only when free: files differ in size, and a file
+            # queued behind a long one would wait while another actor idles.
+            compute=ray.data.ActorPoolStrategy(
+                size=workers, max_tasks_in_flight_per_actor=1 if reads else None
+            ),
         )
 
     open_sources: dict[str, _OpenSource] = {}
