@@ -205,7 +205,7 @@ def run_ray(plan: RunPlan, workers: int | None = None, progress: bool = True) ->
 
     ds = ray.data.from_items([{"source": s} for s in plan.pending], override_num_blocks=len(plan.pending))
     groups = stage_groups(stages)
-    fused = len(plan.pending) >= workers and groups[0][0].resources.gpus == 0
+    fused = bool(groups) and len(plan.pending) >= workers and groups[0][0].resources.gpus == 0
     if not fused:
         # Reading is a small share of the work; zero CPUs lets it run beside full actor pools.
         ds = ds.map_batches(
