@@ -35,6 +35,12 @@ Usage (from the repository root; a full run, 2,584 documents x 3 x 2 runs, is ~1
     .venv/bin/python benchmarks/ray_scaling.py [--copies 4] [--repeat 3] [--limit K] [--config PATH] [--fast]
 
 ``--fast`` runs ``jobs/configs/fast.yaml`` (the fast mode) instead of ``--config``.
+
+``--cluster`` times the Ray runner as ``ray job submit`` uses it, on a cluster that is already up:
+before each Ray run (outside the timer) a head is started with ``ray start`` (``tests/pipeline/
+raykill.py``: 127.0.0.1, token auth, no dashboard, ``--workers`` CPUs), the driver joins it through
+``RAY_ADDRESS``, and the head is stopped (by process id) after the run. Start-up then counts the
+driver's connection and the actors' start, not the cluster's.
 Prints a table, then one JSON object with every figure as the last line.
 """
 
@@ -60,6 +66,7 @@ if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
 from pipeline.config import DEFAULT_CONFIG  # noqa: E402 -- after sys.path
+from tests.pipeline.raykill import RayHead  # noqa: E402 -- after sys.path
 from tests.pipeline.warcgen import copy_warc  # noqa: E402 -- after sys.path
 
 BENCH_WARC = REPO_ROOT.parent / "shared" / "testdata" / "bench-warc" / "bench.warc.gz"
@@ -80,11 +87,29 @@ def _read(path: str) -> bytes:
         return b""
 
 
-def tagged(value: str) -> list[int]:
-    """Process ids whose environment holds ``TAG=value``."""
+def _session(pid: int) -> int | None:
+    stat = _read(f"/proc/{pid}/stat")
+    return int(stat.rsplit(b")", 1)[1].split()[3]) if stat else None  # state ppid pgrp sid
+
+
+def tagged(value: str, session: int | None = None) -> list[int]:
+    """Process ids whose environment holds ``TAG=value`` or that run in ``session``.
+
+    The session catches what the tag misses: Ray retitles its processes with setproctitle, which may
+    reuse the memory of the environment (the agents' reads empty then).
+    """
     needle = f"{TAG}={value}".encode()
     pids = (int(e.name) for e in os.scandir("/proc") if e.name.isdigit())
-    return [pid for pid in pids if needle in _read(f"/proc/{pid}/environ").split(b"\0")]
+    mine = os.getpid()
+    return [
+        pid
+        for pid in pids
+        if pid != mine
+        and (
+            (session is not None and _session(pid) == session)
+            or needle in _read(f"/proc/{pid}/environ").split(b"\0")
+        )
+    ]
 
 
 def listeners(pids: list[int]) -> tuple[int, list[str]]:
@@ -126,6 +151,14 @@ def measure(runner: str, config: Path, inputs: list[str], output: Path, opts: ar
     tag = secrets.token_hex(8)
     env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
     env |= {TAG: tag, "RAY_TMPDIR": str(opts.work / "ray"), "RAY_USAGE_STATS_ENABLED": "0"}
+    head = None
+    if runner == "ray" and opts.cluster:
+        os.environ[TAG] = tag  # the head's processes carry the tag: checked and stopped with the run's
+        try:
+            head = RayHead.start(num_cpus=opts.workers)
+        finally:
+            del os.environ[TAG]
+        env = head.env | {TAG: tag}
     cpu = opts.cpu
     pin = (lambda: os.sched_setaffinity(0, {cpu})) if runner == "local" else None
     log = output.with_suffix(".log")
@@ -134,7 +167,13 @@ def measure(runner: str, config: Path, inputs: list[str], output: Path, opts: ar
     start, start_wall = time.perf_counter(), time.time()
     with open(log, "wb") as fh:
         proc = subprocess.Popen(
-            command, cwd=REPO_ROOT, stdout=fh, stderr=subprocess.STDOUT, env=env, preexec_fn=pin
+            command,
+            cwd=REPO_ROOT,
+            stdout=fh,
+            stderr=subprocess.STDOUT,
+            env=env,
+            preexec_fn=pin,
+            start_new_session=True,  # its session id is its pid: see tagged()
         )
     first_work: float | None = None
     exposed: set[str] = set()
@@ -153,22 +192,28 @@ def measure(runner: str, config: Path, inputs: list[str], output: Path, opts: ar
                         first_work = now - start
                         break
             if runner == "ray" and now >= next_check:
-                count, found = listeners(tagged(tag))
+                count, found = listeners(tagged(tag, proc.pid) + (head.pids() if head else []))
                 listening, exposed = max(listening, count), exposed | set(found)
                 next_check = now + 2.0
             if now - start > opts.timeout:
                 raise RuntimeError(f"{runner} run over {opts.timeout} s; log: {log}")
             time.sleep(0.05 if first_work is None else 0.25)
         wall = time.perf_counter() - start
+        # a cluster outlives its jobs: only the processes the driver started itself must be gone
+        cluster = set(head.pids()) if head is not None else set()
         deadline = time.perf_counter() + 5.0
-        while (left := tagged(tag)) and time.perf_counter() < deadline:
+        while (
+            left := [p for p in tagged(tag, proc.pid) if p not in cluster]
+        ) and time.perf_counter() < deadline:
             time.sleep(0.2)
     finally:  # whatever of this run is still alive (all of it after an error), by process id
-        for pid in tagged(tag):
+        for pid in tagged(tag, proc.pid):
             try:
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
+        if head is not None:
+            head.stop()
     if proc.returncode != 0:
         raise RuntimeError(f"{runner} run: exit {proc.returncode}:\n{log.read_text()[-3000:]}")
     stats = json.loads((output / "stats.json").read_text())
@@ -208,6 +253,7 @@ def main() -> None:
     parser.add_argument("--cpu", type=int, default=affinity[-1], help="CPU of the local run")
     parser.add_argument("--timeout", type=float, default=3600.0, help="seconds per run")
     parser.add_argument("--work", type=Path, default=None, help="folder for inputs and outputs (kept)")
+    parser.add_argument("--cluster", action="store_true", help="Ray runs join a head started beforehand")
     opts = parser.parse_args()
     keep = opts.work is not None
     opts.work = (opts.work or Path(tempfile.mkdtemp(prefix="ray-scaling-"))).resolve()
@@ -247,7 +293,8 @@ def main() -> None:
 
     engine = " (fast mode)" if opts.fast else ""
     print(f"\nconfig: {opts.config}{engine}; {opts.copies} x {per_copy} responses per copy")
-    print(f"local: 1 worker on CPU {opts.cpu}; ray: {opts.workers} workers")
+    where = "a head started before the timer" if opts.cluster else "a private Ray started by the run"
+    print(f"local: 1 worker on CPU {opts.cpu}; ray: {opts.workers} workers on {where}")
     head = ["runner", "#", "docs", "wall s", "docs/s", "start-up s", "steady docs/s", "runner s"]
     head.append("non-stage s")
     table = [head]
@@ -272,6 +319,7 @@ def main() -> None:
     summary = {
         "config": str(opts.config),
         "fast": opts.fast,
+        "cluster": opts.cluster,
         "copies": opts.copies,
         "limit": opts.limit,
         "responses_per_copy": per_copy,

@@ -43,6 +43,14 @@ def _environ(pid: int) -> bytes:
         return b""
 
 
+def _session(pid: int) -> int | None:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return int(stat.rsplit(")", 1)[1].split()[3])  # the fields after the command: state ppid pgrp sid
+
+
 def _cmdline(pid: int) -> str:
     try:
         return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
@@ -58,6 +66,7 @@ class RayHead:
     env: dict[str, str]
     tag: str
     temp_dir: str
+    session: int = -1
     kills: list[str] = field(default_factory=list)
 
     @classmethod
@@ -69,6 +78,10 @@ class RayHead:
             "RAY_USAGE_STATS_ENABLED": "0",
             "RAY_AUTH_MODE": "token",
             "RAY_AUTH_TOKEN": secrets.token_hex(32),
+            # Ray's single-machine mode: every process binds to loopback. With cluster mode on (Ray's
+            # default on Linux), --node-ip-address=127.0.0.1 still leaves GCS, raylet, workers and
+            # agents listening on every interface.
+            "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0",
             # Workers import the project from the repository, whatever their working directory.
             "PYTHONPATH": os.pathsep.join([str(REPO), *filter(None, [os.environ.get("PYTHONPATH")])]),
             _TAG: tag,
@@ -84,7 +97,15 @@ class RayHead:
         ]  # fmt: skip
         head = cls(f"127.0.0.1:{port}", {**env, "RAY_ADDRESS": f"127.0.0.1:{port}"}, tag, temp_dir)
         try:
-            subprocess.run(command, env=env, check=True, capture_output=True, text=True, timeout=180)
+            # In a session of its own, so that stop() also finds the processes whose environment Ray
+            # overwrites when it retitles them (setproctitle reuses that memory): the agents, notably.
+            starter = subprocess.Popen(
+                command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True
+            )
+            head.session = starter.pid
+            out, _ = starter.communicate(timeout=180)
+            if starter.returncode != 0:
+                raise subprocess.CalledProcessError(starter.returncode, command, out)
         except BaseException:
             head.stop()
             raise
@@ -95,7 +116,9 @@ class RayHead:
         needle = f"{_TAG}={self.tag}".encode()
         found = []
         for entry in os.listdir("/proc"):
-            if entry.isdigit() and int(entry) != os.getpid() and needle in _environ(int(entry)).split(b"\0"):
+            if not entry.isdigit() or int(entry) == os.getpid():
+                continue
+            if _session(int(entry)) == self.session or needle in _environ(int(entry)).split(b"\0"):
                 found.append(int(entry))
         return found
 
