@@ -21,6 +21,11 @@ Runs, alternating local, ray, local, ray, ... ``--repeat`` times (default 3), ea
   Processes of the run still alive 5 s after the driver exits are reported and killed, by id.
 
 Figures per run: docs/s = response records read (stats.json) / wall seconds from start to exit.
+* split (``--split``): the machine's own ceiling, no Ray: ``--workers`` local runners started at once,
+  each pinned to one CPU and given every ``workers``-th file; wall time until the last exits. Two
+  processes on two cores need not run at twice one's rate (shared caches, memory, the host's other
+  guests), and no runner can beat this; ray / split is what Ray itself costs.
+
 Start-up = seconds from start until the first sandbox child (``python -m extractors.sandbox``: the
 isolation child, or the extraction child without isolation) appears, i.e. until the first batch
 reaches a worker (interpreter start and imports included, for both runners; the children's setup,
@@ -71,6 +76,7 @@ from tests.pipeline.warcgen import copy_warc  # noqa: E402 -- after sys.path
 
 BENCH_WARC = REPO_ROOT.parent / "shared" / "testdata" / "bench-warc" / "bench.warc.gz"
 FAST_CONFIG = REPO_ROOT / "jobs" / "configs" / "fast.yaml"
+RUNNERS = ("local", "ray", "split")
 TAG = "CCSIEVE_RAY_SCALING_RUN"  # in the environment of every process of a run
 
 
@@ -241,6 +247,49 @@ def measure(runner: str, config: Path, inputs: list[str], output: Path, opts: ar
     }
 
 
+def measure_split(config: Path, inputs: list[str], output: Path, opts: argparse.Namespace) -> dict:
+    """The machine's own ceiling: ``--workers`` local runners at once, each pinned to its own CPU and
+    given every ``workers``-th file; no Ray. Wall time until the last one exits."""
+    cpus = sorted(os.sched_getaffinity(0))[: opts.workers]
+    procs, logs = [], []
+    start = time.perf_counter()
+    for index, cpu in enumerate(cpus):
+        part = output / f"part-{index}"
+        command = [sys.executable, "-m", "jobs.process_cc", "--config", str(config),
+                   "--input", *inputs[index :: len(cpus)], "--output", str(part), "--executor", "local",
+                   "--workers", "1", "--no-progress"]  # fmt: skip
+        logs.append(output.parent / f"{output.name}-{index}.log")
+        with open(logs[-1], "wb") as fh:
+            procs.append(
+                subprocess.Popen(
+                    command,
+                    cwd=REPO_ROOT,
+                    stdout=fh,
+                    stderr=subprocess.STDOUT,
+                    preexec_fn=lambda cpu=cpu: os.sched_setaffinity(0, {cpu}),
+                )
+            )
+    for proc, log in zip(procs, logs, strict=True):
+        if proc.wait(timeout=opts.timeout) != 0:
+            raise RuntimeError(f"split run: exit {proc.returncode}:\n{log.read_text()[-3000:]}")
+    wall = time.perf_counter() - start
+    stats = [json.loads((output / f"part-{i}" / "stats.json").read_text()) for i in range(len(cpus))]
+    responses = sum(s["responses_read"] for s in stats)
+    none = dict.fromkeys(("startup_seconds", "steady_docs_per_s", "runner_seconds", "non_stage_seconds"))
+    return {
+        "runner": "split",
+        "workers": len(cpus),
+        "responses": responses,
+        "kept": sum(s["kept"] for s in stats),
+        "wall_seconds": round(wall, 2),
+        "docs_per_s": round(responses / wall, 2),
+        **none,
+        "listening_sockets_seen": 0,
+        "non_loopback_listeners": [],
+        "left_after_exit": 0,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     affinity = sorted(os.sched_getaffinity(0))
@@ -254,6 +303,9 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=3600.0, help="seconds per run")
     parser.add_argument("--work", type=Path, default=None, help="folder for inputs and outputs (kept)")
     parser.add_argument("--cluster", action="store_true", help="Ray runs join a head started beforehand")
+    parser.add_argument(
+        "--split", action="store_true", help="also time --workers pinned local runners at once"
+    )
     opts = parser.parse_args()
     keep = opts.work is not None
     opts.work = (opts.work or Path(tempfile.mkdtemp(prefix="ray-scaling-"))).resolve()
@@ -264,10 +316,14 @@ def main() -> None:
         config = FAST_CONFIG if opts.fast else opts.config
         inputs, per_copy = build_copies(opts.work, opts.copies, opts.limit)
         for rep in range(opts.repeat):
-            for runner in ("local", "ray"):
+            for runner in RUNNERS if opts.split else RUNNERS[:2]:
                 output = opts.work / f"out-{runner}-{rep}"
                 shutil.rmtree(output, ignore_errors=True)
-                runs.append({"repeat": rep, **measure(runner, config, inputs, output, opts)})
+                if runner == "split":
+                    output.mkdir(parents=True)
+                    runs.append({"repeat": rep, **measure_split(config, inputs, output, opts)})
+                else:
+                    runs.append({"repeat": rep, **measure(runner, config, inputs, output, opts)})
                 shutil.rmtree(output, ignore_errors=True)
                 r = runs[-1]
                 print(f"{runner} #{rep}: {r['docs_per_s']} docs/s ({r['wall_seconds']} s)", file=sys.stderr)
@@ -281,7 +337,11 @@ def main() -> None:
 
     keys = ("wall_seconds", "docs_per_s", "startup_seconds", "steady_docs_per_s", "runner_seconds",
             "non_stage_seconds")  # fmt: skip
-    medians = {runner: {key: median(runner, key) for key in keys} for runner in ("local", "ray")}
+    medians = {
+        runner: {key: median(runner, key) for key in keys}
+        for runner in RUNNERS
+        if median(runner, "wall_seconds")
+    }
     local, ray = medians["local"], medians["ray"]
     efficiency = round(ray["docs_per_s"] / (opts.workers * local["docs_per_s"]), 3)
     steady_eff = None
@@ -303,7 +363,7 @@ def main() -> None:
         for key in keys:
             cells.append("-" if r[key] is None else f"{r[key]:.2f}")
         table.append(cells)
-    for runner in ("local", "ray"):
+    for runner in medians:
         m = medians[runner]
         table.append([runner, "med", "", *("-" if m[k] is None else f"{m[k]:.2f}" for k in keys)])
     widths = [max(len(row[i]) for row in table) for i in range(len(head))]
@@ -312,6 +372,11 @@ def main() -> None:
         if i == 0:
             print("-" * (sum(widths) + 2 * len(widths) - 2))
     print(f"efficiency = ray / ({opts.workers} x local): {efficiency} (steady state: {steady_eff})")
+    ceiling = None
+    if "split" in medians:
+        ceiling = round(medians["split"]["docs_per_s"] / (opts.workers * local["docs_per_s"]), 3)
+        print(f"machine's ceiling = split / ({opts.workers} x local): {ceiling}", end="; ")
+        print(f"ray / split: {efficiency / ceiling:.3f}")
     print(f"Ray start-up beyond the local runner's: {extra} s")
     exposed = sorted({x for r in runs for x in r["non_loopback_listeners"]})
     seen = max(r["listening_sockets_seen"] for r in runs if r["runner"] == "ray")
@@ -330,6 +395,7 @@ def main() -> None:
         "medians": medians,
         "efficiency": efficiency,
         "steady_efficiency": steady_eff,
+        "split_efficiency": ceiling,
         "ray_extra_startup_seconds": extra,
         "non_loopback_listeners": exposed,
         "runs": runs,
