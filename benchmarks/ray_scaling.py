@@ -5,7 +5,7 @@ with their request and metadata records; ``--limit K``: only the first K respons
 WARC-Record-IDs (uuid5 of the copy and the old id, as ``benchmarks/kill_resume.py`` does) and written
 as its own file with ``tests/pipeline/warcgen.py``.
 
-Runs, alternating local, ray, local, ray, ... ``--repeat`` times (default 3), each a fresh
+Runs, alternating local, ray[, split], local, ray, ... ``--repeat`` times (default 3), each a fresh
 ``python -m jobs.process_cc --no-progress`` process over all copies, into a new output folder:
 
 * local: ``--executor local --workers 1``, the process pinned to one CPU (``--cpu``, default the
@@ -15,17 +15,17 @@ Runs, alternating local, ray, local, ray, ... ``--repeat`` times (default 3), ea
   on), unpinned. ``RAY_ADDRESS`` is removed from its environment, so ``pipeline.ray_runner.init_ray``
   starts a private single-node Ray bound to 127.0.0.1 without a dashboard; ``RAY_TMPDIR`` points into
   the work folder and ``RAY_USAGE_STATS_ENABLED=0``. Every 2 s the script lists the TCP sockets in
-  LISTEN state held by the run's processes (found by a tag in their environment) and records those
+  LISTEN state held by the run's processes (found by a tag in their environment or by the driver's
+  session) and records those
   bound beyond loopback (``non_loopback_listeners``, expected empty) and how many it saw at once,
   loopback included (``listening_sockets_seen``: proof that the check found Ray's processes).
-  Processes of the run still alive 5 s after the driver exits are reported and killed, by id.
-
-Figures per run: docs/s = response records read (stats.json) / wall seconds from start to exit.
+  Processes of the run still alive 5 s after the driver exits are reported and killed, by id;
 * split (``--split``): the machine's own ceiling, no Ray: ``--workers`` local runners started at once,
   each pinned to one CPU and given every ``workers``-th file; wall time until the last exits. Two
   processes on two cores need not run at twice one's rate (shared caches, memory, the host's other
   guests), and no runner can beat this; ray / split is what Ray itself costs.
 
+Figures per run: docs/s = response records read (stats.json) / wall seconds from start to exit.
 Start-up = seconds from start until the first sandbox child (``python -m extractors.sandbox``: the
 isolation child, or the extraction child without isolation) appears, i.e. until the first batch
 reaches a worker (interpreter start and imports included, for both runners; the children's setup,
