@@ -96,6 +96,8 @@ class _Tripwire:
             self.fifo_readers += 1
             try:
                 os.write(fd, self.canary.encode())
+            except BrokenPipeError:  # the reader closed it first: counted all the same, keep watching
+                pass
             finally:
                 os.close(fd)
 
