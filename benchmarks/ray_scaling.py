@@ -52,7 +52,6 @@ Prints a table, then one JSON object with every figure as the last line.
 from __future__ import annotations
 
 import argparse
-import ipaddress
 import json
 import os
 import secrets
@@ -71,7 +70,7 @@ if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
 from pipeline.config import DEFAULT_CONFIG  # noqa: E402 -- after sys.path
-from tests.pipeline.raykill import RayHead  # noqa: E402 -- after sys.path
+from tests.pipeline.raykill import RayHead, listening_sockets, process_session  # noqa: E402 -- after sys.path
 from tests.pipeline.warcgen import copy_warc  # noqa: E402 -- after sys.path
 
 BENCH_WARC = REPO_ROOT.parent / "shared" / "testdata" / "bench-warc" / "bench.warc.gz"
@@ -93,11 +92,6 @@ def _read(path: str) -> bytes:
         return b""
 
 
-def _session(pid: int) -> int | None:
-    stat = _read(f"/proc/{pid}/stat")
-    return int(stat.rsplit(b")", 1)[1].split()[3]) if stat else None  # state ppid pgrp sid
-
-
 def tagged(value: str, session: int | None = None) -> list[int]:
     """Process ids whose environment holds ``TAG=value`` or that run in ``session``.
 
@@ -112,7 +106,7 @@ def tagged(value: str, session: int | None = None) -> list[int]:
         for pid in pids
         if pid != mine
         and (
-            (session is not None and _session(pid) == session)
+            (session is not None and process_session(pid) == session)
             or needle in _read(f"/proc/{pid}/environ").split(b"\0")
         )
     ]
@@ -120,32 +114,13 @@ def tagged(value: str, session: int | None = None) -> list[int]:
 
 def listeners(pids: list[int]) -> tuple[int, list[str]]:
     """How many TCP sockets ``pids`` hold in LISTEN state, and those bound beyond loopback."""
-    inodes: dict[str, int] = {}
-    for pid in pids:
-        try:
-            for fd in os.scandir(f"/proc/{pid}/fd"):
-                link = os.readlink(fd.path)
-                if link.startswith("socket:["):
-                    inodes[link[8:-1]] = pid
-        except OSError:
-            continue
-    found, total = [], 0
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        for line in _read(table).decode().splitlines()[1:]:
-            fields = line.split()
-            if fields[3] != "0A" or fields[9] not in inodes:  # 0A: LISTEN
-                continue
-            total += 1
-            host, port = fields[1].split(":")
-            raw = bytes.fromhex(host)
-            raw = b"".join(raw[i : i + 4][::-1] for i in range(0, len(raw), 4))  # little-endian words
-            addr = ipaddress.ip_address(raw)
-            mapped = getattr(addr, "ipv4_mapped", None)
-            if not (addr.is_loopback or (mapped is not None and mapped.is_loopback)):
-                pid = inodes[fields[9]]
-                cmd = _read(f"/proc/{pid}/cmdline").replace(b"\0", b" ").decode(errors="replace")[:80]
-                found.append(f"{addr}:{int(port, 16)} pid {pid} {cmd}")
-    return total, found
+    sockets = listening_sockets(pids)
+    found = []
+    for pid, address, loopback in sockets:
+        if not loopback:
+            cmd = _read(f"/proc/{pid}/cmdline").replace(b"\0", b" ").decode(errors="replace")[:80]
+            found.append(f"{address} pid {pid} {cmd}")
+    return len(sockets), found
 
 
 def measure(runner: str, config: Path, inputs: list[str], output: Path, opts: argparse.Namespace) -> dict:

@@ -9,6 +9,7 @@ Linux only (``/proc``).
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import random
 import secrets
@@ -23,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["RayHead", "start_driver", "stop_driver"]
+__all__ = ["RayHead", "listening_sockets", "process_session", "start_driver", "stop_driver"]
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -43,12 +44,40 @@ def _environ(pid: int) -> bytes:
         return b""
 
 
-def _session(pid: int) -> int | None:
+def process_session(pid: int) -> int | None:
+    """The session id of ``pid`` (None once it is gone)."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return None
     return int(stat.rsplit(")", 1)[1].split()[3])  # the fields after the command: state ppid pgrp sid
+
+
+def listening_sockets(pids: list[int]) -> list[tuple[int, str, bool]]:
+    """(pid, "address:port", on loopback) of every TCP socket in LISTEN state that ``pids`` hold."""
+    inodes: dict[str, int] = {}
+    for pid in pids:
+        try:
+            for fd in os.scandir(f"/proc/{pid}/fd"):
+                link = os.readlink(fd.path)
+                if link.startswith("socket:["):
+                    inodes[link[8:-1]] = pid
+        except OSError:  # gone meanwhile
+            continue
+    found = []
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[3] != "0A" or fields[9] not in inodes:  # 0A: LISTEN
+                continue
+            host, port = fields[1].split(":")
+            raw = bytes.fromhex(host)
+            raw = b"".join(raw[i : i + 4][::-1] for i in range(0, len(raw), 4))  # little-endian words
+            addr = ipaddress.ip_address(raw)
+            mapped = getattr(addr, "ipv4_mapped", None)
+            loopback = addr.is_loopback or (mapped is not None and mapped.is_loopback)
+            found.append((inodes[fields[9]], f"{addr}:{int(port, 16)}", loopback))
+    return found
 
 
 def _cmdline(pid: int) -> str:
@@ -118,7 +147,7 @@ class RayHead:
         for entry in os.listdir("/proc"):
             if not entry.isdigit() or int(entry) == os.getpid():
                 continue
-            if _session(int(entry)) == self.session or needle in _environ(int(entry)).split(b"\0"):
+            if process_session(int(entry)) == self.session or needle in _environ(int(entry)).split(b"\0"):
                 found.append(int(entry))
         return found
 

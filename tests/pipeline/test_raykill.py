@@ -2,45 +2,14 @@
 
 from __future__ import annotations
 
-import ipaddress
-import os
 import time
 from pathlib import Path
 
 import pytest
 
-from tests.pipeline.raykill import RayHead, _cmdline
+from tests.pipeline.raykill import RayHead, _cmdline, listening_sockets
 
 pytestmark = pytest.mark.ray
-
-
-def _listening(pids: set[int]) -> list[str]:
-    """host:port of every TCP socket in LISTEN state that ``pids`` hold."""
-    inodes = set()
-    for pid in pids:
-        try:
-            for fd in os.scandir(f"/proc/{pid}/fd"):
-                link = os.readlink(fd.path)
-                if link.startswith("socket:["):
-                    inodes.add(link[8:-1])
-        except OSError:
-            continue
-    found = []
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        for line in Path(table).read_text().splitlines()[1:]:
-            fields = line.split()
-            if fields[3] == "0A" and fields[9] in inodes:  # 0A: LISTEN
-                host, port = fields[1].split(":")
-                raw = bytes.fromhex(host)
-                raw = b"".join(raw[i : i + 4][::-1] for i in range(0, len(raw), 4))  # little-endian words
-                found.append(f"{ipaddress.ip_address(raw)}:{int(port, 16)}")
-    return found
-
-
-def _loopback(address: str) -> bool:
-    ip = ipaddress.ip_address(address.rsplit(":", 1)[0])
-    mapped = getattr(ip, "ipv4_mapped", None)
-    return ip.is_loopback or (mapped is not None and mapped.is_loopback)
 
 
 def test_head_listens_on_loopback_and_stops_completely() -> None:
@@ -56,9 +25,9 @@ def test_head_listens_on_loopback_and_stops_completely() -> None:
         pids = set(head.pids())
         titles = " ".join(_cmdline(pid) for pid in pids)
         assert "gcs_server" in titles and "raylet" in titles and "DashboardAgent" in titles, titles
-        sockets = _listening(pids)
+        sockets = listening_sockets(sorted(pids))
         assert len(sockets) >= 3, sockets  # GCS, raylet, agents: proof that the check saw them
-        assert [s for s in sockets if not _loopback(s)] == []
+        assert [s for s in sockets if not s[2]] == []
     finally:
         head.stop()
     time.sleep(1.0)
