@@ -28,8 +28,9 @@ so <meta charset> or detection), and the same string goes to every extractor. Ex
   structure on, comments on as in trafilatura), as deployed: sandboxed child process, 5 s per page;
 * ``ccsieve default, comments off``: the same with ``include_comments: false``, the like-for-like
   counterpart of the control above;
-* ``ccsieve fast``: the stage with ``engine: resiliparse``; ``ccsieve fast unpruned`` the same with
-  ``prune: false`` (no article container, no boilerplate pruning: resiliparse's own main-content rules).
+* ``ccsieve fast``: the stage with ``engine: resiliparse``; ``ccsieve fast without link test`` the same
+  with ``link_density: false``; ``ccsieve fast unpruned`` the same with ``prune: false`` and
+  ``link_density: false`` (resiliparse's own main-content rules only).
 
 The snippet metric is reported twice: on the raw output, and on the output with the Markdown marks
 that plain trafilatura text lacks removed by :func:`strip_markdown` (heading marks, code fence lines,
@@ -300,7 +301,8 @@ def build_extractors() -> dict[str, tuple[Extract, Callable[[], None]]]:
         "ccsieve default": stage("trafilatura"),
         "ccsieve default, comments off": stage("trafilatura", include_comments=False),
         "ccsieve fast": stage("resiliparse"),
-        "ccsieve fast unpruned": stage("resiliparse", prune=False),
+        "ccsieve fast without link test": stage("resiliparse", link_density=False),
+        "ccsieve fast unpruned": stage("resiliparse", prune=False, link_density=False),
         "ccsieve combined": stage("combined"),
     }
 

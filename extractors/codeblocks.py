@@ -14,6 +14,7 @@ Markers are plain ASCII words so that no engine escapes, strips or re-normalises
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -188,8 +189,12 @@ def _lexbor_language(element: ElementNode) -> str:
     )
 
 
-def protect_code_lexbor(tree: HTMLTree) -> CodeTable:
-    """Mark every ``<pre>`` and ``<code>`` of a resiliparse tree (outermost only); return their originals."""
+def protect_code_lexbor(tree: HTMLTree, clean: Callable[[str], str] | None = None) -> CodeTable:
+    """Mark every ``<pre>`` and ``<code>`` of a resiliparse tree (outermost only); return their originals.
+
+    ``clean`` takes out of each code text what the caller added to the page before the parse (the
+    link marks of :mod:`extractors.links`), so the code is recorded and extracted as the page has it.
+    """
     table = CodeTable()
     if tree.document is None:
         return table
@@ -204,6 +209,8 @@ def protect_code_lexbor(tree: HTMLTree) -> CodeTable:
         for br in element.query_selector_all("br").values():
             br.replace_with(tree.create_text_node("\n"))
         text = element.text or ""
+        if clean is not None:
+            text = clean(text)
         if not text.strip():
             continue
         block = _is_block(element.tag or "", text)

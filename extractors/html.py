@@ -37,7 +37,8 @@ class HtmlExtractor(Mapper):
     ``<pre>``/``<code>`` byte-exact as fenced blocks and inline spans, ``structure`` writes headings,
     list items and table rows as Markdown (``# ``, ``- ``, ``| a | b |``). ``prune`` (resiliparse only)
     removes boilerplate blocks by trafilatura's markup vocabulary before extraction
-    (:mod:`extractors.boilerplate`).
+    (:mod:`extractors.boilerplate`); ``link_density`` (resiliparse only) drops the short lines that are
+    mostly link text, by trafilatura's link-density test (:mod:`extractors.links`).
 
     Each page runs in a sandboxed child process (``timeout_s`` per page, ``memory_mb`` cap) that does
     the whole parse → protect → extract → restore, so a pathological page costs at most the timeout,
@@ -64,6 +65,7 @@ class HtmlExtractor(Mapper):
         code: bool = True,
         structure: bool = True,
         prune: bool = True,
+        link_density: bool = True,
     ) -> None:
         super().__init__()
         if engine not in ENGINES:
@@ -83,6 +85,7 @@ class HtmlExtractor(Mapper):
             "include_tables": include_tables,
             "include_comments": include_comments,
             "prune": prune,
+            "link_density": link_density,
         }
         self._sandbox: Sandbox | None = None
 

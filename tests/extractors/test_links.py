@@ -1,0 +1,119 @@
+"""trafilatura's link-density test on the fast engine's lines (extractors/links.py)."""
+
+from __future__ import annotations
+
+import gzip
+import json
+
+import pytest
+
+from extractors.engines import ExtractJob, extract_page
+from extractors.http import decode_html
+from extractors.links import (
+    LINK_END,
+    LINK_START,
+    MAX_LINE_CHARS,
+    drop_link_lines,
+    mark_links,
+    strip_link_marks,
+)
+from tests.conftest import TESTDATA
+
+PROSE = (
+    "The council met on Tuesday to discuss the new bridge, which has been delayed for two years "
+    "by disputes over its cost and its design. "
+)
+S, E = LINK_START, LINK_END
+
+
+def _page(body: str) -> str:
+    return f"<!DOCTYPE html><html><head><title>t</title></head><body>{body}</body></html>"
+
+
+def _fast(html: str, link_density: bool = True, **options: bool) -> str:
+    job = ExtractJob(html, engine="resiliparse", link_density=link_density, **options)
+    text = extract_page(job).text
+    assert text is not None
+    return text
+
+
+def test_marks_go_inside_every_link_and_nowhere_else() -> None:
+    html = '<p>see <a href="/x">the docs</a>, <A HREF=y>more</A >, <abbr>HTML</abbr> <a>bare</a></p>'
+    assert mark_links(html) == (
+        f'<p>see <a href="/x">{S}the docs{E}</a>, <A HREF=y>{S}more{E}</A >, '
+        f"<abbr>HTML</abbr> <a>{S}bare{E}</a></p>"
+    )
+
+
+def test_a_page_that_holds_the_marks_already_is_left_unmarked() -> None:
+    html = f"<p>odd {S} text <a href=x>link</a></p>"
+    assert mark_links(html) is None
+    assert S in _fast(_page(f"<article><p>{PROSE * 3} odd {S} character</p></article>"))
+
+
+@pytest.mark.parametrize(
+    ("line", "dropped"),
+    [
+        (f"{S}Ten bridges you must see{E}", True),  # all link text
+        (f"\u2022 {S}More on this topic{E}", True),  # a list item: the bullet is under a fifth
+        (f"Read {S}the council's statement{E} here", False),  # 6 of 27 characters are not link
+        (f"{S}{'long link text ' * 7}{E}", False),  # 100 characters or more: a block, not a line
+        ("no links at all", False),
+    ],
+)
+def test_a_line_goes_when_it_is_short_and_over_four_fifths_link_text(line: str, dropped: bool) -> None:
+    text = f"{PROSE}\n{line}\n{PROSE}"
+    out = drop_link_lines(text)
+    assert (strip_link_marks(line) not in out) is dropped
+    assert S not in out and E not in out
+    assert out.count(PROSE) == 2
+
+
+def test_the_limit_is_on_the_line_without_its_marks() -> None:
+    just_under = "x" * (MAX_LINE_CHARS - 1)
+    assert drop_link_lines(f"{S}{just_under}{E}") == ""
+    assert drop_link_lines(f"{S}{just_under}x{E}") == just_under + "x"
+
+
+def test_the_fast_engine_drops_link_lists_and_keeps_links_inside_prose() -> None:
+    html = _page(
+        f"""<article><h1>Bridge delayed again</h1>
+<p>{PROSE * 2}As <a href="/report">the engineers' report</a> says, the cost has doubled. {PROSE}</p>
+<p>{PROSE * 2}</p>
+<p><a href="/related/1">Ten bridges you must see before you die</a></p>
+<p><a href="/overview">Back to the overview</a></p>
+</article>"""
+    )
+    with_test, without = _fast(html), _fast(html, link_density=False)
+    for boilerplate in ("Ten bridges you must see", "Back to the overview"):
+        assert boilerplate in without  # resiliparse's own rules keep both
+        assert boilerplate not in with_test
+    assert "As the engineers' report says, the cost has doubled." in with_test
+    assert with_test.count("The council met") == 5
+    assert S not in with_test and E not in with_test
+
+
+def test_code_with_links_comes_back_byte_for_byte() -> None:
+    code = "import os\n\n# see the docs\nos.path.join(a,  b)\n"
+    html = _page(
+        f"<article><p>{PROSE * 3}</p><pre><code class='language-python'>import "
+        "<a href='/os'>os</a>\n\n# see <a href='/docs'>the docs</a>\n"
+        "<a href='/join'>os.path.join</a>(a,  b)\n</code></pre></article>"
+    )
+    text = _fast(html)
+    assert f"```python\n{code}```" in text
+    assert text == _fast(html, link_density=False)
+
+
+def test_no_mark_survives_on_real_pages() -> None:
+    folder = TESTDATA / "extraction-trafilatura"
+    names = sorted(json.loads((folder / "evaldata-subset.json").read_text(encoding="utf-8")).values(),
+                   key=lambda item: item["file"])[:40]  # fmt: skip
+    changed = 0
+    for item in names:
+        html = decode_html(gzip.decompress((folder / "html" / f"{item['file']}.gz").read_bytes()), None)[0]
+        for options in ({}, {"math": False, "code": False, "structure": False}):
+            text = _fast(html, **options)
+            assert S not in text and E not in text, item["file"]
+        changed += _fast(html) != _fast(html, link_density=False)
+    assert changed > 0  # the test does something on real pages
