@@ -28,9 +28,9 @@ so <meta charset> or detection), and the same string goes to every extractor. Ex
   structure on, comments on as in trafilatura), as deployed: sandboxed child process, 5 s per page;
 * ``ccsieve default, comments off``: the same with ``include_comments: false``, the like-for-like
   counterpart of the control above;
-* ``ccsieve fast``: the stage with ``engine: resiliparse``; ``ccsieve fast without link test`` the same
-  with ``link_density: false``; ``ccsieve fast unpruned`` the same with ``prune: false`` and
-  ``link_density: false`` (resiliparse's own main-content rules only).
+* ``ccsieve fast``: the stage with ``engine: resiliparse``; ``ccsieve fast links only`` the same with
+  ``empty_headings: false``; ``ccsieve fast no line rules`` with ``link_density: false`` too;
+  ``ccsieve fast unpruned`` with ``prune: false`` as well (resiliparse's own main-content rules only).
 
 The snippet metric is reported twice: on the raw output, and on the output with the Markdown marks
 that plain trafilatura text lacks removed by :func:`strip_markdown` (heading marks, code fence lines,
@@ -301,8 +301,9 @@ def build_extractors() -> dict[str, tuple[Extract, Callable[[], None]]]:
         "ccsieve default": stage("trafilatura"),
         "ccsieve default, comments off": stage("trafilatura", include_comments=False),
         "ccsieve fast": stage("resiliparse"),
-        "ccsieve fast without link test": stage("resiliparse", link_density=False),
-        "ccsieve fast unpruned": stage("resiliparse", prune=False, link_density=False),
+        "ccsieve fast links only": stage("resiliparse", empty_headings=False),
+        "ccsieve fast no line rules": stage("resiliparse", link_density=False, empty_headings=False),
+        "ccsieve fast unpruned": stage("resiliparse", prune=False, link_density=False, empty_headings=False),
         "ccsieve combined": stage("combined"),
     }
 

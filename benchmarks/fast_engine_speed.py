@@ -2,8 +2,9 @@
 
 ``extract_page`` (what the sandbox child runs for each page) over every response of
 ``../shared/testdata/bench-warc/bench.warc.gz`` (646 pages, 140 KB of HTML on average) in three
-variants, passes interleaved: the engine's defaults (boilerplate pruning and the link-density test),
-pruning without the link-density test, and neither (plain resiliparse); pages/s from the median pass.
+variants, passes interleaved: the engine's defaults (boilerplate pruning and the line rules:
+link-density test, empty headings), pruning without the line rules, and neither (plain resiliparse);
+pages/s from the median pass.
 Two option sets: ``pipeline`` (``jobs/configs/fast.yaml``'s extract stage: plain text, no math, code
 or structure marks, comments off) and ``full`` (the stage's defaults: math, code and structure on).
 The sandbox's pipe and the rest of the pipeline are not counted (``benchmarks/fast_mode.py`` times
@@ -36,9 +37,9 @@ OPTIONS = {
     "full": {},
 }
 VARIANTS = {
-    "pruned+links": {},
-    "pruned": {"link_density": False},
-    "plain": {"prune": False, "link_density": False},
+    "pruned+lines": {},
+    "pruned": {"link_density": False, "empty_headings": False},
+    "plain": {"prune": False, "link_density": False, "empty_headings": False},
 }
 
 

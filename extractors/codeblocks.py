@@ -193,7 +193,7 @@ def protect_code_lexbor(tree: HTMLTree, clean: Callable[[str], str] | None = Non
     """Mark every ``<pre>`` and ``<code>`` of a resiliparse tree (outermost only); return their originals.
 
     ``clean`` takes out of each code text what the caller added to the page before the parse (the
-    link marks of :mod:`extractors.links`), so the code is recorded and extracted as the page has it.
+    marks of :mod:`extractors.line_rules`), so the code is recorded and extracted as the page has it.
     """
     table = CodeTable()
     if tree.document is None:

@@ -3,10 +3,10 @@
 * ``trafilatura``: lxml parse (as trafilatura's own ``load_html`` does it, plus ``huge_tree``) →
   protect code and math on the tree → ``trafilatura.bare_extraction(tree)`` → headings marked on the
   output body → trafilatura's own text serialisation → code and formulas put back.
-* ``resiliparse``: links and boilerplate candidates marked in the raw HTML → lexbor parse
+* ``resiliparse``: links, headings and boilerplate candidates marked in the raw HTML → lexbor parse
   (``HTMLTree.parse``) → protect code and math → boilerplate pruning (:mod:`extractors.boilerplate`) →
   structure sentinels → ``extract_plain_text(tree, main_content=True)`` → sentinels to Markdown →
-  short lines of mostly link text dropped (:mod:`extractors.links`) → code and formulas put back.
+  link lines and empty headings dropped (:mod:`extractors.line_rules`) → code and formulas put back.
 * ``combined``: both; resiliparse's text when trafilatura's is empty or resiliparse's is over
   :data:`RECALL_FAILURE_RATIO` times longer (trafilatura's recall failures), else trafilatura's text
   with the prose lines it dropped from the middle of the article (:func:`extractors.fusion.fuse`).
@@ -28,7 +28,7 @@ from extractors.boilerplate import mark_boilerplate, prune_boilerplate
 from extractors.codeblocks import CodeTable, protect_code_lexbor, protect_code_lxml
 from extractors.fusion import fuse
 from extractors.guard import tame_attributes
-from extractors.links import drop_link_lines, mark_links, strip_link_marks
+from extractors.line_rules import apply_line_rules, mark_page, strip_marks
 from extractors.structure import finish_lexbor_text, mark_headings_xml, mark_structure_lexbor
 
 __all__ = ["ENGINES", "Engine", "ExtractJob", "ExtractResult", "extract_page"]
@@ -59,7 +59,8 @@ class ExtractJob:
     include_tables: bool = True
     include_comments: bool = True  # trafilatura's own default
     prune: bool = True  # resiliparse only: boilerplate blocks removed (extractors.boilerplate)
-    link_density: bool = True  # resiliparse only: short lines of mostly link text dropped (extractors.links)
+    link_density: bool = True  # resiliparse only: short lines of mostly link text dropped (line_rules)
+    empty_headings: bool = True  # resiliparse only: headings left with nothing under them dropped
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,11 +213,11 @@ def _resiliparse(job: ExtractJob, html: str) -> ExtractResult:
     from resiliparse.extract.html2text import extract_plain_text
     from resiliparse.parse.html import HTMLTree
 
-    marked = mark_links(html) if job.link_density else None
-    links = marked is not None
+    marked = mark_page(html) if job.link_density or job.empty_headings else None
+    rules = marked is not None
     html = marked if marked is not None else html
     tree = HTMLTree.parse(mark_boilerplate(html) if job.prune else html)
-    codes = protect_code_lexbor(tree, strip_link_marks if links else None) if job.code else None
+    codes = protect_code_lexbor(tree, strip_marks if rules else None) if job.code else None
     math = _math_module() if job.math else None
     formulas = math.protect_math_lexbor(tree) if math is not None else None
     if job.prune:
@@ -237,7 +238,8 @@ def _resiliparse(job: ExtractJob, html: str) -> ExtractResult:
     )
     if job.structure:
         text = finish_lexbor_text(text)
-    if not links:
+    if not rules:
         return ExtractResult(_restore(text, [codes, formulas]))
-    restored = _restore(drop_link_lines(text), [codes, formulas])
-    return ExtractResult(restored if restored is None else strip_link_marks(restored))
+    text = apply_line_rules(text, links=job.link_density, headings=job.empty_headings)
+    restored = _restore(text, [codes, formulas])
+    return ExtractResult(restored if restored is None else strip_marks(restored))

@@ -38,7 +38,8 @@ class HtmlExtractor(Mapper):
     list items and table rows as Markdown (``# ``, ``- ``, ``| a | b |``). ``prune`` (resiliparse only)
     removes boilerplate blocks by trafilatura's markup vocabulary before extraction
     (:mod:`extractors.boilerplate`); ``link_density`` (resiliparse only) drops the short lines that are
-    mostly link text, by trafilatura's link-density test (:mod:`extractors.links`).
+    mostly link text, by trafilatura's link-density test, and ``empty_headings`` (resiliparse only) the
+    headings left with nothing under them (:mod:`extractors.line_rules`).
 
     Each page runs in a sandboxed child process (``timeout_s`` per page, ``memory_mb`` cap) that does
     the whole parse → protect → extract → restore, so a pathological page costs at most the timeout,
@@ -66,6 +67,7 @@ class HtmlExtractor(Mapper):
         structure: bool = True,
         prune: bool = True,
         link_density: bool = True,
+        empty_headings: bool = True,
     ) -> None:
         super().__init__()
         if engine not in ENGINES:
@@ -86,6 +88,7 @@ class HtmlExtractor(Mapper):
             "include_comments": include_comments,
             "prune": prune,
             "link_density": link_density,
+            "empty_headings": empty_headings,
         }
         self._sandbox: Sandbox | None = None
 

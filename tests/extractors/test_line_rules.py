@@ -1,4 +1,4 @@
-"""trafilatura's link-density test on the fast engine's lines (extractors/links.py)."""
+"""The fast engine's line rules: link-density test and empty headings (extractors/line_rules.py)."""
 
 from __future__ import annotations
 
@@ -9,13 +9,14 @@ import pytest
 
 from extractors.engines import ExtractJob, extract_page
 from extractors.http import decode_html
-from extractors.links import (
+from extractors.line_rules import (
+    HEADING_MARKS,
     LINK_END,
     LINK_START,
     MAX_LINE_CHARS,
-    drop_link_lines,
-    mark_links,
-    strip_link_marks,
+    apply_line_rules,
+    mark_page,
+    strip_marks,
 )
 from tests.conftest import TESTDATA
 
@@ -24,30 +25,33 @@ PROSE = (
     "by disputes over its cost and its design. "
 )
 S, E = LINK_START, LINK_END
+H2, H3 = HEADING_MARKS[1], HEADING_MARKS[2]
 
 
 def _page(body: str) -> str:
     return f"<!DOCTYPE html><html><head><title>t</title></head><body>{body}</body></html>"
 
 
-def _fast(html: str, link_density: bool = True, **options: bool) -> str:
-    job = ExtractJob(html, engine="resiliparse", link_density=link_density, **options)
+def _fast(html: str, rules: bool = True, **options: bool) -> str:
+    job = ExtractJob(html, engine="resiliparse", link_density=rules, empty_headings=rules, **options)
     text = extract_page(job).text
     assert text is not None
     return text
 
 
-def test_marks_go_inside_every_link_and_nowhere_else() -> None:
+def test_marks_go_inside_every_link_and_after_every_heading_start() -> None:
     html = '<p>see <a href="/x">the docs</a>, <A HREF=y>more</A >, <abbr>HTML</abbr> <a>bare</a></p>'
-    assert mark_links(html) == (
+    assert mark_page(html) == (
         f'<p>see <a href="/x">{S}the docs{E}</a>, <A HREF=y>{S}more{E}</A >, '
         f"<abbr>HTML</abbr> <a>{S}bare{E}</a></p>"
     )
+    html = '<h2 class="t">Title</h2><hr><H3>Sub</H3><h7>no</h7>'
+    assert mark_page(html) == f'<h2 class="t">{H2}Title</h2><hr><H3>{H3}Sub</H3><h7>no</h7>'
 
 
 def test_a_page_that_holds_the_marks_already_is_left_unmarked() -> None:
     html = f"<p>odd {S} text <a href=x>link</a></p>"
-    assert mark_links(html) is None
+    assert mark_page(html) is None
     assert S in _fast(_page(f"<article><p>{PROSE * 3} odd {S} character</p></article>"))
 
 
@@ -63,16 +67,16 @@ def test_a_page_that_holds_the_marks_already_is_left_unmarked() -> None:
 )
 def test_a_line_goes_when_it_is_short_and_over_four_fifths_link_text(line: str, dropped: bool) -> None:
     text = f"{PROSE}\n{line}\n{PROSE}"
-    out = drop_link_lines(text)
-    assert (strip_link_marks(line) not in out) is dropped
+    out = apply_line_rules(text)
+    assert (strip_marks(line) not in out) is dropped
     assert S not in out and E not in out
     assert out.count(PROSE) == 2
 
 
 def test_the_limit_is_on_the_line_without_its_marks() -> None:
     just_under = "x" * (MAX_LINE_CHARS - 1)
-    assert drop_link_lines(f"{S}{just_under}{E}") == ""
-    assert drop_link_lines(f"{S}{just_under}x{E}") == just_under + "x"
+    assert apply_line_rules(f"{S}{just_under}{E}") == ""
+    assert apply_line_rules(f"{S}{just_under}x{E}") == just_under + "x"
 
 
 def test_the_fast_engine_drops_link_lists_and_keeps_links_inside_prose() -> None:
@@ -84,7 +88,7 @@ def test_the_fast_engine_drops_link_lists_and_keeps_links_inside_prose() -> None
 <p><a href="/overview">Back to the overview</a></p>
 </article>"""
     )
-    with_test, without = _fast(html), _fast(html, link_density=False)
+    with_test, without = _fast(html), _fast(html, rules=False)
     for boilerplate in ("Ten bridges you must see", "Back to the overview"):
         assert boilerplate in without  # resiliparse's own rules keep both
         assert boilerplate not in with_test
@@ -102,7 +106,7 @@ def test_code_with_links_comes_back_byte_for_byte() -> None:
     )
     text = _fast(html)
     assert f"```python\n{code}```" in text
-    assert text == _fast(html, link_density=False)
+    assert text == _fast(html, rules=False)
 
 
 def test_no_mark_survives_on_real_pages() -> None:
@@ -115,5 +119,44 @@ def test_no_mark_survives_on_real_pages() -> None:
         for options in ({}, {"math": False, "code": False, "structure": False}):
             text = _fast(html, **options)
             assert S not in text and E not in text, item["file"]
-        changed += _fast(html) != _fast(html, link_density=False)
+        changed += _fast(html) != _fast(html, rules=False)
     assert changed > 0  # the test does something on real pages
+
+
+@pytest.mark.parametrize(
+    ("lines", "kept"),
+    [
+        # a heading whose links went with the link test, at the end
+        ([f"{H2}Story", "Text.", f"{H2}More on this topic", f"{S}Ten bridges{E}"], [0, 1]),
+        # followed by a heading of its level: empty; by a lower heading with text: not
+        ([f"{H2}A", f"{H2}B", f"{H3}B.1", "Text."], [1, 2, 3]),
+        # every subsection went, so the section goes too (walked back to front)
+        (["Text.", f"{H2}Related", f"{H3}Teasers", f"{S}One{E}", f"{H3}More", f"{S}Two{E}"], [0]),
+        # blank lines are not content
+        ([f"{H2}Story", "", "Text.", "", f"{H3}Share", ""], [0, 1, 2, 3, 5]),
+        # a text of headings only keeps them
+        ([f"{H2}Test case 1", f"{H2}Test case 2"], [0, 1]),
+    ],
+)
+def test_a_heading_with_nothing_under_it_goes(lines: list[str], kept: list[int]) -> None:
+    assert apply_line_rules("\n".join(lines)) == "\n".join(strip_marks(lines[i]) for i in kept)
+
+
+def test_the_rules_can_be_had_one_at_a_time() -> None:
+    text = "\n".join(["Text.", f"{H2}More", f"{S}Ten bridges you must see{E}"])
+    assert apply_line_rules(text, links=False, headings=True) == "Text.\nMore\nTen bridges you must see"
+    assert apply_line_rules(text, links=True, headings=False) == "Text.\nMore"
+    assert apply_line_rules(text) == "Text."
+
+
+def test_the_fast_engine_drops_the_title_of_a_removed_block() -> None:
+    html = _page(
+        f"""<article><h1>Bridge delayed again</h1><p>{PROSE * 3}</p>
+<h2>The cost</h2><p>{PROSE * 2}</p>
+<h3>Read more on this topic</h3>
+<ul><li><a href="/1">Ten bridges you must see</a></li><li><a href="/2">Roads in winter</a></li></ul>
+</article>"""
+    )
+    with_rules, without = _fast(html), _fast(html, rules=False)
+    assert "Read more on this topic" in without and "Read more on this topic" not in with_rules
+    assert "# Bridge delayed again" in with_rules and "## The cost" in with_rules
