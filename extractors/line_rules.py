@@ -17,9 +17,10 @@ resiliparse carries them into its text like any character, and :func:`apply_line
   only keeps them all;
 
 and every mark. Noncharacters (U+FDD0 to U+FDEF) are reserved for a program's internal use and never
-stand for text; a page that contains one of these anyway is extracted unmarked (:func:`mark_page`
-returns ``None``), so the marks can never remove or change a character of the page. Code elements
-are recorded without the marks (``clean=strip_marks`` in :func:`extractors.codeblocks.protect_code_lexbor`).
+stand for text; a page that contains one of the eight marks anyway is extracted unmarked
+(:func:`mark_page` returns ``None``), so the marks can never remove or change a character of the page.
+Code elements are recorded without the marks (``clean=strip_marks`` in
+:func:`extractors.codeblocks.protect_code_lexbor`).
 """
 
 from __future__ import annotations
