@@ -5,8 +5,9 @@
   output body → trafilatura's own text serialisation → code and formulas put back.
 * ``resiliparse``: links, headings and boilerplate candidates marked in the raw HTML → lexbor parse
   (``HTMLTree.parse``) → protect code and math → boilerplate pruning (:mod:`extractors.boilerplate`) →
-  structure sentinels → ``extract_plain_text(tree, main_content=True)`` → sentinels to Markdown →
-  link lines and empty headings dropped (:mod:`extractors.line_rules`) → code and formulas put back.
+  structure sentinels → ``extract_plain_text(tree, main_content=True)`` (the whole text when that is
+  under :data:`MIN_MAIN_TEXT` characters and the whole is longer) → sentinels to Markdown → link
+  lines and empty headings dropped (:mod:`extractors.line_rules`) → code and formulas put back.
 * ``combined``: both; resiliparse's text when trafilatura's is empty or resiliparse's is over
   :data:`RECALL_FAILURE_RATIO` times longer (trafilatura's recall failures), else trafilatura's text
   with the prose lines it dropped from the middle of the article (:func:`extractors.fusion.fuse`).
@@ -38,6 +39,9 @@ ENGINES: tuple[Engine, ...] = ("trafilatura", "resiliparse", "combined")
 # ``combined`` takes resiliparse's text where trafilatura's is empty or this many times shorter: there
 # trafilatura has missed the main text (a recall failure), not removed boilerplate (docs/extraction.md).
 RECALL_FAILURE_RATIO = 3.0
+# Under this many characters of main content the resiliparse engine takes the page's whole text, if
+# longer: trafilatura's rescue (MIN_EXTRACTED_SIZE, then its baseline on the whole page, core.py).
+MIN_MAIN_TEXT = 250
 
 
 class _Restorer(Protocol):
@@ -224,18 +228,22 @@ def _resiliparse(job: ExtractJob, html: str) -> ExtractResult:
         prune_boilerplate(tree)
     if job.structure:
         mark_structure_lexbor(tree)
-    text = extract_plain_text(
-        tree,
-        preserve_formatting=True,
-        main_content=True,
-        list_bullets=True,  # "•" and "1." items, turned into Markdown "- " / "1. " with structure on
-        alt_texts=False,  # as trafilatura (include_images off): alt texts are mostly "logo", "icon"
-        links=False,
-        form_fields=False,
-        noscript=False,
-        comments=job.include_comments,
-        skip_elements=None if job.include_tables else ["table"],
-    )
+    options: dict[str, Any] = {
+        "preserve_formatting": True,
+        "list_bullets": True,  # "•" and "1." items, turned into Markdown "- " / "1. " with structure on
+        "alt_texts": False,  # as trafilatura (include_images off): alt texts are mostly "logo", "icon"
+        "links": False,
+        "form_fields": False,
+        "noscript": False,
+        "comments": job.include_comments,
+        "skip_elements": None if job.include_tables else ["table"],
+    }
+    text = extract_plain_text(tree, main_content=True, **options)
+    if len(text.strip()) < MIN_MAIN_TEXT:
+        # resiliparse found (almost) no main content: the page's whole text, pruned, if it has more
+        whole = extract_plain_text(tree, main_content=False, **options)
+        if len(whole.strip()) > len(text.strip()):
+            text = whole
     if job.structure:
         text = finish_lexbor_text(text)
     if not rules:

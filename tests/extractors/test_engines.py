@@ -202,3 +202,21 @@ def test_combined_engine_keeps_trafilaturas_text_and_adds_what_it_dropped() -> N
     deep = "<html><body>" + "<div>" * 3000 + "<p>" + "Deep prose here. " * 10 + "</p>" + "</div>" * 3000
     result = extract_page(ExtractJob(deep + "</body></html>", engine="combined"))
     assert "Deep prose here." in (result.text or "")
+
+
+def test_resiliparse_takes_the_whole_text_when_it_finds_almost_no_main_content() -> None:
+    from resiliparse.extract.html2text import extract_plain_text
+    from resiliparse.parse.html import HTMLTree
+
+    from extractors.engines import MIN_MAIN_TEXT
+
+    # CleanEval 52: a book review whose article resiliparse's main-content rules miss
+    path = TESTDATA / "extraction-cleaneval-dev" / "input" / "52.html.gz"
+    html = decode_html(gzip.decompress(path.read_bytes()), None)[0]
+    main = extract_plain_text(HTMLTree.parse(html), main_content=True)
+    assert len(main.strip()) < 2 * MIN_MAIN_TEXT and "Beatrix Potter" not in main
+    text = extract_page(ExtractJob(html, engine="resiliparse")).text or ""
+    assert "Beatrix Potter: A Life In Nature" in text
+    assert len(text) > 4 * MIN_MAIN_TEXT
+    # a page whose main content is long enough is not touched: PAGE's footer stays out
+    assert "Copyright 2024" not in (extract_page(ExtractJob(PAGE, engine="resiliparse")).text or "")
