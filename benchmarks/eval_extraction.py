@@ -30,7 +30,8 @@ so <meta charset> or detection), and the same string goes to every extractor. Ex
   counterpart of the control above;
 * ``ccsieve fast``: the stage with ``engine: resiliparse``; ``ccsieve fast links only`` the same with
   ``empty_headings: false``; ``ccsieve fast no line rules`` with ``link_density: false`` too;
-  ``ccsieve fast unpruned`` with ``prune: false`` as well (resiliparse's own main-content rules only).
+  ``ccsieve fast unpruned`` with ``prune: false`` as well (resiliparse's own main-content rules and
+  the engine's rescue of pages where they find almost nothing).
 
 The snippet metric is reported twice: on the raw output, and on the output with the Markdown marks
 that plain trafilatura text lacks removed by :func:`strip_markdown` (heading marks, code fence lines,
