@@ -42,6 +42,9 @@ RECALL_FAILURE_RATIO = 3.0
 # Under this many characters of main content the resiliparse engine takes the page's whole text, if
 # longer: trafilatura's rescue (MIN_EXTRACTED_SIZE, then its baseline on the whole page, core.py).
 MIN_MAIN_TEXT = 250
+# The code and formula placeholders (extractors.codeblocks, extractors.math): a line that holds one is
+# content, whatever the line rules would say of its links or of an empty heading.
+_PLACEHOLDERS = ("CCSVCODE", "CCSVMATH")
 
 
 class _Restorer(Protocol):
@@ -248,6 +251,6 @@ def _resiliparse(job: ExtractJob, html: str) -> ExtractResult:
         text = finish_lexbor_text(text)
     if not rules:
         return ExtractResult(_restore(text, [codes, formulas]))
-    text = apply_line_rules(text, links=job.link_density, headings=job.empty_headings)
+    text = apply_line_rules(text, job.link_density, job.empty_headings, _PLACEHOLDERS)
     restored = _restore(text, [codes, formulas])
     return ExtractResult(restored if restored is None else strip_marks(restored))

@@ -73,17 +73,24 @@ def strip_marks(text: str) -> str:
     return _MARKS.sub("", text)
 
 
-def apply_line_rules(text: str, links: bool = True, headings: bool = True) -> str:
-    """``text`` (extracted from :func:`mark_page`'s output) without the lines the rules drop, unmarked."""
+def apply_line_rules(
+    text: str, links: bool = True, headings: bool = True, protected: tuple[str, ...] = ()
+) -> str:
+    """``text`` (extracted from :func:`mark_page`'s output) without the lines the rules drop, unmarked.
+
+    A line holding any of the ``protected`` strings (the engine's code and formula placeholders) is
+    content whatever its links, and a heading holding one is never empty.
+    """
     lines = text.split("\n")
     clean = strip_marks(text).split("\n")  # no mark is a newline: the same lines, unmarked
     keep = [True] * len(lines)
+    held = [any(token in line for token in protected) for line in clean] if protected else None
     if links and LINK_START in text:
         for i, line in enumerate(lines):
-            if LINK_START in line and len(clean[i].strip()) < MAX_LINE_CHARS:
+            if LINK_START in line and len(clean[i].strip()) < MAX_LINE_CHARS and not (held and held[i]):
                 keep[i] = _link_share(_SPACE.sub("", line)) <= MAX_LINK_SHARE
     if headings and any(mark in text for mark in HEADING_MARKS):
-        _drop_empty_headings(lines, clean, keep)
+        _drop_empty_headings(lines, clean, keep, held)
     return "\n".join(line for line, kept in zip(clean, keep, strict=True) if kept)
 
 
@@ -101,11 +108,13 @@ def _link_share(compact: str) -> float:
     return inside / total if total else 0.0
 
 
-def _drop_empty_headings(lines: list[str], clean: list[str], keep: list[bool]) -> None:
+def _drop_empty_headings(
+    lines: list[str], clean: list[str], keep: list[bool], held: list[bool] | None
+) -> None:
     """Clear ``keep`` for each heading with nothing under it (see the module); walks back to front, so
-    a heading whose subsections all went goes too."""
+    a heading whose subsections all went goes too. A ``held`` line counts as text."""
     written = [i for i, line in enumerate(clean) if keep[i] and line.strip()]
-    levels = {i: _heading_level(lines[i]) for i in written}
+    levels = {i: 0 if held and held[i] else _heading_level(lines[i]) for i in written}
     if all(levels.values()):
         return  # headings only (or nothing): a page of titles keeps them
     below: int | None = None  # level of the next written line: 0 for text, None past the end

@@ -160,3 +160,21 @@ def test_the_fast_engine_drops_the_title_of_a_removed_block() -> None:
     with_rules, without = _fast(html), _fast(html, rules=False)
     assert "Read more on this topic" in without and "Read more on this topic" not in with_rules
     assert "# Bridge delayed again" in with_rules and "## The cost" in with_rules
+
+
+def test_a_line_with_a_formula_or_code_is_content() -> None:
+    code = f"{S}CCSVCODE1BEGINxCCSVCODE1END{E}"
+    text = "\n".join(["Intro.", f"{H2}Update of CCSVMATH0I", f"{H2}Kalman gain", code])
+    kept = apply_line_rules(text, protected=("CCSVMATH", "CCSVCODE"))
+    assert kept == "Intro.\nUpdate of CCSVMATH0I\nKalman gain\nCCSVCODE1BEGINxCCSVCODE1END"
+    # unprotected: the link line goes, then both headings are empty
+    assert apply_line_rules(text) == "Intro."
+
+
+def test_no_formula_is_lost_on_a_page_of_slides() -> None:
+    # lecture slides: each slide a heading with a formula, its body images
+    path = TESTDATA / "math-pages" / "bbcode-latex" / "uedalab-prob-robot-2016-03.html.gz"
+    html = decode_html(gzip.decompress(path.read_bytes()), None)[0]
+    with_rules, without = _fast(html), _fast(html, rules=False)
+    assert "カルマンゲイン$K$" in with_rules
+    assert with_rules.count("$") == without.count("$") > 0
