@@ -24,12 +24,13 @@ if TYPE_CHECKING:
     from lxml.html import HtmlElement
     from resiliparse.parse.html import HTMLTree
 
-__all__ = ["CodeTable", "code_language", "protect_code_lexbor", "protect_code_lxml"]
+__all__ = ["PLACEHOLDER", "CodeTable", "code_language", "protect_code_lexbor", "protect_code_lxml"]
 
-_START = "CCSVCODE{}BEGIN"
-_END = "CCSVCODE{}END"
-_SPAN = re.compile(r"CCSVCODE(\d+)BEGIN(.*?)CCSVCODE\1END", re.DOTALL)
-_ORPHAN = re.compile(r"CCSVCODE\d+(?:BEGIN|END) ?")
+PLACEHOLDER = "CCSVCODE"  # every code marker begins with it
+_START = PLACEHOLDER + "{}BEGIN"
+_END = PLACEHOLDER + "{}END"
+_SPAN = re.compile(PLACEHOLDER + r"(\d+)BEGIN(.*?)" + PLACEHOLDER + r"\1END", re.DOTALL)
+_ORPHAN = re.compile(PLACEHOLDER + r"\d+(?:BEGIN|END) ?")
 
 # class="language-python", "lang-js", "highlight-ruby", GitHub's "highlight-source-go".
 _LANG_CLASS = re.compile(r"^(?:language|lang|highlight(?:-source)?)-([A-Za-z0-9_+#.-]{1,30})$")

@@ -26,6 +26,7 @@ from functools import cache
 from typing import Any, Literal, Protocol
 
 from extractors.boilerplate import mark_boilerplate, prune_boilerplate
+from extractors.codeblocks import PLACEHOLDER as CODE_PLACEHOLDER
 from extractors.codeblocks import CodeTable, protect_code_lexbor, protect_code_lxml
 from extractors.fusion import fuse
 from extractors.guard import tame_attributes
@@ -42,9 +43,10 @@ RECALL_FAILURE_RATIO = 3.0
 # Under this many characters of main content the resiliparse engine takes the page's whole text, if
 # longer: trafilatura's rescue (MIN_EXTRACTED_SIZE, then its baseline on the whole page, core.py).
 MIN_MAIN_TEXT = 250
-# The code and formula placeholders (extractors.codeblocks, extractors.math): a line that holds one is
-# content, whatever the line rules would say of its links or of an empty heading.
-_PLACEHOLDERS = ("CCSVCODE", "CCSVMATH")
+# The code and formula placeholders: a line that holds one is content, whatever the line rules would
+# say of its links or of an empty heading. The formula one is extractors.math.table's PLACEHOLDER_RE
+# prefix, spelled here because extractors.math is optional (see _math_module).
+_PLACEHOLDERS = (CODE_PLACEHOLDER, "CCSVMATH")
 
 
 class _Restorer(Protocol):
