@@ -4,7 +4,9 @@
 ``../shared/testdata/bench-warc/bench.warc.gz`` (646 pages, 140 KB of HTML on average) in three
 variants, passes interleaved: the engine's defaults (boilerplate pruning and the line rules:
 link-density test, empty headings), pruning without the line rules, and neither (plain resiliparse);
-pages/s from the median pass.
+the defaults once more with the raw-HTML scans in Python instead of C (``extractors/native.py``); and
+resiliparse alone (parse, main content, the same output options: the floor any wrapper of it stands
+on). Pages/s from the median pass.
 Two option sets: ``pipeline`` (``jobs/configs/fast.yaml``'s extract stage: plain text, no math, code
 or structure marks, comments off) and ``full`` (the stage's defaults: math, code and structure on).
 The sandbox's pipe and the rest of the pipeline are not counted (``benchmarks/fast_mode.py`` times
@@ -22,11 +24,18 @@ import os
 import statistics
 import sys
 import time
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
+from types import ModuleType
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
+from resiliparse.extract.html2text import extract_plain_text  # noqa: E402
+from resiliparse.parse.html import HTMLTree  # noqa: E402
+
+from extractors import native  # noqa: E402
 from extractors.engines import ExtractJob, extract_page  # noqa: E402
 from extractors.warc import WarcReader  # noqa: E402
 from pipeline.document import Document  # noqa: E402
@@ -36,7 +45,12 @@ OPTIONS = {
     "pipeline": {"math": False, "code": False, "structure": False, "include_comments": False},
     "full": {},
 }
-VARIANTS = {
+_BUILT = native.module
+_BARE_OPTIONS = {
+    "preserve_formatting": True, "list_bullets": True, "alt_texts": False, "links": False,
+    "form_fields": False, "noscript": False, "comments": False,
+}  # fmt: skip
+VARIANTS: dict[str, dict[str, bool]] = {
     "pruned+lines": {},
     "pruned": {"link_density": False, "empty_headings": False},
     "plain": {"prune": False, "link_density": False, "empty_headings": False},
@@ -52,25 +66,45 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     os.sched_setaffinity(0, {args.cpu})
     pages = [d.html or "" for d in WarcReader().read(str(args.input)) if isinstance(d, Document)]
-    variants = [(o, name) for o in args.options.split(",") for name in VARIANTS]
-    seconds: dict[str, list[float]] = {f"{o}, {name}": [] for o, name in variants}
+    runs: dict[str, Callable[[], object]] = {"bare resiliparse": lambda: _bare(pages)}
+    for option_set in args.options.split(","):
+        for name, variant in VARIANTS.items():
+            options = {**OPTIONS[option_set], **variant}
+            jobs = [ExtractJob(html, engine="resiliparse", **options) for html in pages]
+            runs[f"{option_set}, {name}"] = partial(_extract_all, jobs, native.module)
+            if name == "pruned+lines" and native.module is not None:
+                runs[f"{option_set}, {name}, pure Python"] = partial(_extract_all, jobs, None)
+    seconds: dict[str, list[float]] = {name: [] for name in runs}
     extract_page(ExtractJob("<html><body><p>warm-up</p></body></html>", engine="resiliparse"))
     for _ in range(args.repeat):
-        for option_set, name in variants:
-            options = {**OPTIONS[option_set], **VARIANTS[name]}
-            jobs = [ExtractJob(html, engine="resiliparse", **options) for html in pages]
+        for name, run in runs.items():
             start = time.perf_counter()
-            for job in jobs:
-                extract_page(job)
-            seconds[f"{option_set}, {name}"].append(time.perf_counter() - start)
+            run()
+            seconds[name].append(time.perf_counter() - start)
     print(f"{len(pages)} pages of {args.input.name}, CPU {args.cpu}, {args.repeat} interleaved passes")
     rates = {}
     for name, values in seconds.items():
         rates[name] = len(pages) / statistics.median(values)
-        runs = ", ".join(f"{v:.2f}" for v in values)
-        print(f"{name:24s} {rates[name]:7.1f} pages/s   passes (s): {runs}")
+        passes = ", ".join(f"{v:.2f}" for v in values)
+        print(f"{name:38s} {rates[name]:7.1f} pages/s   passes (s): {passes}")
     print(json.dumps({"pages": len(pages), "seconds": seconds, "pages_per_s": rates}))
     return 0
+
+
+def _extract_all(jobs: list[ExtractJob], scans: ModuleType | None) -> None:
+    """Every page through the engine, with the C scans or (``None``) their Python versions."""
+    native.module = scans
+    try:
+        for job in jobs:
+            extract_page(job)
+    finally:
+        native.module = _BUILT
+
+
+def _bare(pages: list[str]) -> None:
+    """resiliparse alone: parse and main content, with the engine's options; nothing of ccsieve."""
+    for html in pages:
+        extract_plain_text(HTMLTree.parse(html), main_content=True, **_BARE_OPTIONS)
 
 
 if __name__ == "__main__":

@@ -29,15 +29,15 @@ tests are left to resiliparse, and WordPress's comment form (``respond``) is add
 from __future__ import annotations
 
 import re
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import TYPE_CHECKING
+
+from extractors import native
 
 if TYPE_CHECKING:
     from resiliparse.parse.html import DOMNode, HTMLTree
 
-__all__ = ["MARKER", "mark_boilerplate", "prune_boilerplate"]
-
-_BACKUP_RATIO = 7.0  # trafilatura's prune_unwanted_nodes(with_backup=True) keeps at least 1/7
+__all__ = ["MARKER", "SKIP", "choose_boilerplate", "mark_boilerplate"]
 
 
 def _alt(*tokens: str) -> re.Pattern[str]:
@@ -79,6 +79,7 @@ _BLOCK_TAGS = frozenset(
 _HOLDS_ARTICLE = "article, main, h1, pre, [itemprop=articleBody]"  # pre: code is kept whole
 
 MARKER = "data-ccsieve-prune"
+SKIP = f"[{MARKER}]"  # the chosen blocks, as resiliparse's skip_elements takes them
 # One scan per attribute: a literal first word lets the regex engine skip to each occurrence in C.
 # The value as the tokenizer reads it: double-, single- or unquoted.
 _VALUE = r"""\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+))"""
@@ -113,9 +114,37 @@ def _value_matches(name: str, value: str) -> bool:
     return "nav" in value.lower()
 
 
+_TESTS = {name: partial(_value_matches, name) for name, _ in _SCANS}
+
+
 def _attribute_value(match: re.Match[str]) -> str:
     """The value of a ``_SCANS`` match, whichever of its three quotings it used."""
     return next(group for group in match.groups() if group is not None)
+
+
+def _value_hits(
+    html: str, name: str, scan: re.Pattern[str], cache: dict[str, bool]
+) -> list[tuple[int, str, str]]:
+    """(end, value, tag name) of each match of ``scan`` whose value may name a block and that stands in
+    a start tag, in page order."""
+    fast = native.module
+    if fast is not None:  # the same matches, cache and checks, in C
+        return fast.attribute_hits(html, name, cache, _TESTS[name])  # type: ignore[no-any-return]
+    hits = []
+    for match in scan.finditer(html):
+        hit = cache.get(match[0])
+        if hit is None:
+            hit = cache[match[0]] = _value_matches(name, _attribute_value(match))
+        start = match.start()
+        if not hit or (start and html[start - 1] not in _NAME_BEFORE):
+            continue
+        opening = html.rfind("<", 0, start)
+        if opening <= html.rfind(">", 0, start):
+            continue  # in text, not in a tag: an HTML example shown on the page
+        tag = _TAG_NAME.match(html, opening)
+        if tag is not None:
+            hits.append((match.end(), _attribute_value(match), tag[1]))
+    return hits
 
 
 def _tag_may_match(name: str, value: str, tag: str) -> bool:
@@ -138,21 +167,9 @@ def mark_boilerplate(html: str) -> str:
         cache = _value_caches[name]
         if len(cache) > _CACHE_LIMIT:
             cache.clear()
-        for match in scan.finditer(html):
-            hit = cache.get(match[0])
-            if hit is None:
-                hit = cache[match[0]] = _value_matches(name, _attribute_value(match))
-            if not hit:
-                continue
-            start = match.start()
-            if start and html[start - 1] not in _NAME_BEFORE:
-                continue
-            opening = html.rfind("<", 0, start)
-            if opening <= html.rfind(">", 0, start):
-                continue  # in text, not in a tag: an HTML example shown on the page
-            tag = _TAG_NAME.match(html, opening)
-            if tag is not None and _tag_may_match(name, _attribute_value(match), tag[1].lower()):
-                ends.append(match.end())
+        for end, value, tag in _value_hits(html, name, scan, cache):
+            if _tag_may_match(name, value, tag.lower()):
+                ends.append(end)
     if not ends:
         return html
     pieces: list[str] = []
@@ -187,7 +204,7 @@ def _choose(body: DOMNode) -> list[DOMNode]:
             if (
                 _is_boilerplate(el, tag, id_, cls)
                 and el.query_selector(_HOLDS_ARTICLE) is None
-                and not (paragraphs >= 4 and len(el.query_selector_all("p")) > paragraphs / 2)
+                and not (paragraphs >= 4 and len(el.get_elements_by_tag_name("p")) > paragraphs / 2)
             ):
                 chosen.append(el)
                 continue
@@ -197,11 +214,14 @@ def _choose(body: DOMNode) -> list[DOMNode]:
     return chosen
 
 
-def prune_boilerplate(tree: HTMLTree) -> int:
-    """Remove the boilerplate blocks of a page parsed from :func:`mark_boilerplate`'s output, in place.
+def choose_boilerplate(tree: HTMLTree) -> int:
+    """Leave :data:`MARKER` on the boilerplate blocks of a page parsed from :func:`mark_boilerplate`'s
+    output, and only on them (and what lies inside them); return how many blocks were chosen.
 
-    Returns how many blocks were removed (0 when the backup rule held). Only elements carrying
-    :data:`MARKER` are looked at.
+    Nothing is removed: the extraction skips them (``skip_elements=[SKIP]``), which costs resiliparse
+    nothing, where removing them from the tree cost a Python object for each block and, for
+    trafilatura's backup rule, the text of the whole page. The engine applies that rule to its output
+    instead (``MIN_MAIN_TEXT`` in :mod:`extractors.engines`).
     """
     body = tree.body
     if body is None:
@@ -209,11 +229,4 @@ def prune_boilerplate(tree: HTMLTree) -> int:
     for outer in (tree.document.first_element_child, body):  # <html>, <body>: never removed
         if outer is not None and outer.hasattr(MARKER):
             outer.delattr(MARKER)
-    chosen = _choose(body)
-    total = len(body.text)
-    removed = sum(len(el.text) for el in chosen)
-    if total and total - removed < total / _BACKUP_RATIO:
-        return 0
-    for el in chosen:
-        el.decompose()
-    return len(chosen)
+    return len(_choose(body))

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any, Literal, Protocol
 
-from extractors.boilerplate import mark_boilerplate, prune_boilerplate
+from extractors.boilerplate import SKIP, choose_boilerplate, mark_boilerplate
 from extractors.codeblocks import PLACEHOLDER as CODE_PLACEHOLDER
 from extractors.codeblocks import CodeTable, protect_code_lexbor, protect_code_lxml
 from extractors.fusion import fuse
@@ -229,10 +229,10 @@ def _resiliparse(job: ExtractJob, html: str) -> ExtractResult:
     codes = protect_code_lexbor(tree, strip_marks if rules else None) if job.code else None
     math = _math_module() if job.math else None
     formulas = math.protect_math_lexbor(tree) if math is not None else None
-    if job.prune:
-        prune_boilerplate(tree)
+    chosen = choose_boilerplate(tree) if job.prune else 0
     if job.structure:
         mark_structure_lexbor(tree)
+    tables = [] if job.include_tables else ["table"]
     options: dict[str, Any] = {
         "preserve_formatting": True,
         "list_bullets": True,  # "•" and "1." items, turned into Markdown "- " / "1. " with structure on
@@ -241,12 +241,18 @@ def _resiliparse(job: ExtractJob, html: str) -> ExtractResult:
         "form_fields": False,
         "noscript": False,
         "comments": job.include_comments,
-        "skip_elements": None if job.include_tables else ["table"],
+        "skip_elements": tables or None,
     }
-    text = extract_plain_text(tree, main_content=True, **options)
+    pruned = {**options, "skip_elements": [*tables, SKIP]} if chosen else options
+    text = extract_plain_text(tree, main_content=True, **pruned)
+    if chosen and len(text.strip()) < MIN_MAIN_TEXT:
+        # the pruning took (almost) all the main content: trafilatura's backup rule, on the output
+        unpruned = extract_plain_text(tree, main_content=True, **options)
+        if len(unpruned.strip()) > len(text.strip()):
+            text = unpruned
     if len(text.strip()) < MIN_MAIN_TEXT:
         # resiliparse found (almost) no main content: the page's whole text, pruned, if it has more
-        whole = extract_plain_text(tree, main_content=False, **options)
+        whole = extract_plain_text(tree, main_content=False, **pruned)
         if len(whole.strip()) > len(text.strip()):
             text = whole
     if job.structure:

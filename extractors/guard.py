@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 
+from extractors import native
+
 __all__ = ["MAX_ATTRIBUTES", "tame_attributes"]
 
 MAX_ATTRIBUTES = 1000  # ~1 M comparisons, a few ms in either parser
@@ -19,6 +21,7 @@ MAX_ATTRIBUTES = 1000  # ~1 M comparisons, a few ms in either parser
 # linear: every character belongs to at most one candidate run. A `>` inside a quoted value ends the
 # run early, so such a tag escapes the guard; the per-page timeout remains the backstop.
 _LONG_TAG = re.compile(rf"<[A-Za-z][^<>]{{{2 * MAX_ATTRIBUTES}}}")  # no groups: 4x faster to scan
+_LONG_TAG_SPAN = 2 + 2 * MAX_ATTRIBUTES  # the length of every _LONG_TAG match
 _TAG_NAME = re.compile(r"[^\s/<>]*")
 _RUN_END = re.compile(r"[<>]")
 # One attribute as the HTML tokenizer sees it: a name, optionally `=` and a quoted or bare value.
@@ -30,14 +33,17 @@ def tame_attributes(html: str) -> tuple[str, int]:
 
     The page is returned unchanged (the same object) when no tag needs cutting.
     """
+    fast = native.module
+    # the same matches' starts, found in C when the module is built
+    starts = fast.long_tags(html) if fast is not None else [m.start() for m in _LONG_TAG.finditer(html)]
     cut = 0
     pieces: list[str] = []
     last = 0
-    for match in _LONG_TAG.finditer(html):
-        name = _TAG_NAME.match(html, match.start() + 2)
+    for start in starts:
+        name = _TAG_NAME.match(html, start + 2)
         if name is None:  # cannot happen (the pattern matches the empty string); keeps mypy quiet
             continue
-        run_end = _RUN_END.search(html, match.end())
+        run_end = _RUN_END.search(html, start + _LONG_TAG_SPAN)
         stop = run_end.start() if run_end else len(html)
         attributes = html[name.end() : stop]
         found = _ATTRIBUTE.finditer(attributes)

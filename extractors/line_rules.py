@@ -27,6 +27,8 @@ from __future__ import annotations
 
 import re
 
+from extractors import native
+
 __all__ = [
     "HEADING_MARKS",
     "LINK_END",
@@ -49,6 +51,7 @@ _TAG = re.compile(r"<(/?)([aA]|[hH][1-6])(?=[\s/>])[^>]*>")
 _MARK_CHARS = LINK_START + LINK_END + HEADING_MARKS
 _MARKS = re.compile(f"[{_MARK_CHARS}]")
 _SPACE = re.compile(r"\s+")
+_HEADING_MARK = re.compile(f"[{HEADING_MARKS}]")
 
 
 def mark_page(html: str) -> str | None:
@@ -56,7 +59,8 @@ def mark_page(html: str) -> str | None:
     # Eight substring tests: a character-class search of a 140 KB page costs twenty times as much.
     if any(mark in html for mark in _MARK_CHARS):
         return None
-    return _TAG.sub(_mark, html)
+    fast = native.module
+    return fast.mark_tags(html) if fast is not None else _TAG.sub(_mark, html)
 
 
 def _mark(tag: re.Match[str]) -> str:
@@ -84,7 +88,9 @@ def apply_line_rules(
     lines = text.split("\n")
     clean = strip_marks(text).split("\n")  # no mark is a newline: the same lines, unmarked
     keep = [True] * len(lines)
-    held = [any(token in line for token in protected) for line in clean] if protected else None
+    # a line holding a placeholder is content; most texts hold none, and then no line is looked at
+    tokens = [token for token in protected if token in text]
+    held = [any(token in line for token in tokens) for line in clean] if tokens else None
     if links and LINK_START in text:
         for i, line in enumerate(lines):
             if LINK_START in line and len(clean[i].strip()) < MAX_LINE_CHARS and not (held and held[i]):
@@ -127,4 +133,5 @@ def _drop_empty_headings(
 
 
 def _heading_level(line: str) -> int:
-    return next((level for level, mark in enumerate(HEADING_MARKS, 1) if mark in line), 0)
+    found = _HEADING_MARK.findall(line)  # the highest heading on the line, as a line has one level
+    return min(HEADING_MARKS.index(mark) for mark in found) + 1 if found else 0

@@ -7,7 +7,7 @@ import json
 
 from resiliparse.parse.html import HTMLTree
 
-from extractors.boilerplate import MARKER, mark_boilerplate, prune_boilerplate
+from extractors.boilerplate import MARKER, choose_boilerplate, mark_boilerplate
 from extractors.engines import ExtractJob, extract_page
 from extractors.http import decode_html
 from tests.conftest import TESTDATA
@@ -66,12 +66,26 @@ def test_a_boilerplate_class_on_the_articles_wrapper_removes_nothing_of_the_arti
 
 
 def test_pruning_that_would_take_nearly_all_text_is_not_done() -> None:
-    """trafilatura's backup rule: no removal leaves less than a seventh of the text."""
+    """trafilatura's backup rule, on the output: when the chosen blocks hold (almost) all the main
+    content, the engine extracts without pruning."""
     html = _page("".join(f"<div class='newsletter-box'><p>{PROSE}</p></div>" for _ in range(8)))
     tree = HTMLTree.parse(mark_boilerplate(html))
     assert len(tree.body.query_selector_all(f"[{MARKER}]")) == 8  # all eight are candidates
-    assert prune_boilerplate(tree) == 0
+    assert choose_boilerplate(tree) == 8
     assert _fast(html).count("The council met") == 8
+
+
+def test_chosen_blocks_keep_the_marker_and_the_rest_lose_it() -> None:
+    """What the extraction skips (``SKIP``) is exactly the chosen blocks and what lies inside them."""
+    html = _page(
+        f"<div class='has-sidebar'><h1>Title</h1><div class='share-buttons'><p>Share</p></div>"
+        f"<p>{PROSE}</p></div><ul class='menu'><li class='menu-item'>Home</li></ul>"
+    )
+    tree = HTMLTree.parse(mark_boilerplate(html))
+    assert tree.body.query_selector(f".has-sidebar[{MARKER}]") is not None  # a candidate
+    assert choose_boilerplate(tree) == 2  # the share box and the menu; has-sidebar holds the h1
+    marked = [el.getattr("class") for el in tree.body.query_selector_all(f"[{MARKER}]").values()]
+    assert marked == ["share-buttons", "menu", "menu-item"]
 
 
 def test_a_boilerplate_block_holding_code_is_kept() -> None:
