@@ -17,7 +17,7 @@ RUN_ARGS ?= --overwrite
 
 install: $(STAMP) $(KENLM_BIN)/build_binary
 
-$(STAMP): pyproject.toml Makefile extractors/_speedups.c
+$(STAMP): pyproject.toml setup.py Makefile extractors/_speedups.c
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	# torch first, pinned: pip takes this CPU build from local disk; the train extra's range then
