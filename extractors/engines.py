@@ -40,6 +40,10 @@ ENGINES: tuple[Engine, ...] = ("trafilatura", "resiliparse", "combined")
 # ``combined`` takes resiliparse's text where trafilatura's is empty or this many times shorter: there
 # trafilatura has missed the main text (a recall failure), not removed boilerplate (docs/extraction.md).
 RECALL_FAILURE_RATIO = 3.0
+# Under this many characters of pruned main content the resiliparse engine also extracts the page
+# unpruned, and takes that when RECALL_FAILURE_RATIO times longer: the pruning removed the article.
+# Only a bound on the cost (a second extraction): 2,000 or no bound at all changed no development page.
+PRUNED_CHECK = 1000
 # Under this many characters of main content the resiliparse engine takes the page's whole text, if
 # longer: trafilatura's rescue (MIN_EXTRACTED_SIZE, then its baseline on the whole page, core.py).
 MIN_MAIN_TEXT = 250
@@ -245,16 +249,23 @@ def _resiliparse(job: ExtractJob, html: str) -> ExtractResult:
     }
     pruned = {**options, "skip_elements": [*tables, SKIP]} if chosen else options
     text = extract_plain_text(tree, main_content=True, **pruned)
-    if chosen and len(text.strip()) < MIN_MAIN_TEXT:
-        # the pruning took (almost) all the main content: trafilatura's backup rule, on the output
+    if chosen and len(text.strip()) < PRUNED_CHECK:
+        # the pruning took the article (a "sidebar" layout class on its wrapper, "-ad-" on its
+        # section): trafilatura's backup rule, on the output, with the combined engine's ratio
         unpruned = extract_plain_text(tree, main_content=True, **options)
-        if len(unpruned.strip()) > len(text.strip()):
+        if len(unpruned.strip()) > RECALL_FAILURE_RATIO * len(text.strip()):
             text = unpruned
     if len(text.strip()) < MIN_MAIN_TEXT:
         # resiliparse found (almost) no main content: the page's whole text, pruned, if it has more
         whole = extract_plain_text(tree, main_content=False, **pruned)
         if len(whole.strip()) > len(text.strip()):
             text = whole
+    if len(text.strip()) < MIN_MAIN_TEXT and tree.body is not None and tree.body.query_selector("noscript"):
+        # a <noscript> left open swallows the rest of the page: lexbor parses with scripting off, so
+        # its content is markup, which resiliparse skips with noscript=False
+        unhidden = extract_plain_text(tree, main_content=True, **{**pruned, "noscript": True})
+        if len(unhidden.strip()) > len(text.strip()):
+            text = unhidden
     if job.structure:
         text = finish_lexbor_text(text)
     if not rules:

@@ -142,3 +142,23 @@ def test_on_real_pages_pruning_removes_boilerplate_snippets_and_keeps_content_sn
     assert counts[False][1] > 30, "too few boilerplate snippets found unpruned: the test would check nothing"
     assert counts[True][1] <= 0.8 * counts[False][1]  # at least a fifth of the boilerplate gone
     assert counts[True][0] >= 0.97 * counts[False][0]  # at most 3 % of the content lost
+
+
+def test_pruning_that_took_the_article_is_undone() -> None:
+    """"-ad-" in the class of the article's section: the pruned text is a third of the unpruned one or
+    less, so the engine takes the unpruned text (PRUNED_CHECK, RECALL_FAILURE_RATIO)."""
+    article = f"<div class='c-ad-section'><p>{PROSE * 4}</p><p>{PROSE * 4}</p></div>"
+    notes = "".join(f"<div><p>Opening hours, item {i}: nine to five.</p></div>" for i in range(8))
+    html = _page(article + notes)
+    tree = HTMLTree.parse(mark_boilerplate(html))
+    assert choose_boilerplate(tree) == 1  # two of ten paragraphs: the guard lets it go
+    text = _fast(html)
+    assert text.count("The council met") == 8
+    assert "Opening hours, item 7" in text
+
+
+def test_a_page_inside_an_open_noscript_is_extracted() -> None:
+    """lexbor parses with scripting off: an unclosed element in <noscript> takes the rest of the page
+    into it, which resiliparse skips unless asked for noscript content."""
+    html = _page(f"<noscript><div id='nojs'></noscript><div><p>{PROSE * 3}</p><p>{PROSE}</p></div>")
+    assert _fast(html).count("The council met") == 4
