@@ -145,7 +145,7 @@ def test_on_real_pages_pruning_removes_boilerplate_snippets_and_keeps_content_sn
 
 
 def test_pruning_that_took_the_article_is_undone() -> None:
-    """"-ad-" in the class of the article's section: the pruned text is a third of the unpruned one or
+    """ "-ad-" in the class of the article's section: the pruned text is a third of the unpruned one or
     less, so the engine takes the unpruned text (PRUNED_CHECK, RECALL_FAILURE_RATIO)."""
     article = f"<div class='c-ad-section'><p>{PROSE * 4}</p><p>{PROSE * 4}</p></div>"
     notes = "".join(f"<div><p>Opening hours, item {i}: nine to five.</p></div>" for i in range(8))
