@@ -2,21 +2,23 @@
 
 resiliparse's ``main_content`` heuristics keep what trafilatura removes by markup: comment forms,
 tag lists, ratings, "related articles" blocks, widgets beside the text (snippet precision 0.76
-against trafilatura's 0.90, docs/extraction.md). :func:`prune_boilerplate` borrows trafilatura's
+against trafilatura's 0.90, docs/extraction.md). :func:`choose_boilerplate` borrows trafilatura's
 markup knowledge without its lxml parse: elements whose ``class``/``id``/``role`` carry trafilatura's
-boilerplate vocabulary (``OVERALL_DISCARD_XPATH``) are removed, except those that hold the article
-or code (``<article>``, ``<main>``, ``<h1>``, ``<pre>``, ``articleBody``) or over half of the page's
-paragraphs; when the removals would take more than six sevenths of the text, nothing is removed
-(trafilatura's own backup rule).
+boilerplate vocabulary (``OVERALL_DISCARD_XPATH``) are chosen, and skipped by the extraction
+(``skip_elements=[SKIP]``), except those that hold the article or code (``<article>``, ``<main>``,
+``<h1>``, ``<pre>``, ``articleBody``) or over half of the page's paragraphs; trafilatura's own
+backup rule (no pruning that takes nearly all the text) is applied by the engine to its output
+(``PRUNED_CHECK`` in :mod:`extractors.engines`).
 
 Two steps, because resiliparse wraps each element it hands to Python in an object (about 2.5 µs, with
 a weak-reference cache entry), and a page of the bench WARC has about 400 elements with a class or id:
 :func:`mark_boilerplate` scans the raw HTML for ``class``/``id``/``role`` values that carry the
-vocabulary and tags their start tags with :data:`MARKER`; after the parse, :func:`prune_boilerplate`
-applies the exact test to the tagged elements only. Values the scan does not read (upper-case
-attribute names, entity-encoded values, an attribute after a quoted ``>``) are not tagged, so such a
-block stays: a case-blind scan would cost more than the wrapping it saves (7 of the 646 bench pages
-write ``CLASS=``).
+vocabulary and tags their start tags with :data:`MARKER` (the scan runs in C when
+:mod:`extractors.native` has it); after the parse, :func:`choose_boilerplate` applies the exact test
+to the tagged elements only. Values the scan does not read (upper-case attribute names,
+entity-encoded values, an attribute after a quoted ``>``) are not tagged, so such a block stays: a
+case-blind scan would cost more than the wrapping it saves (7 of the 646 bench pages write
+``CLASS=``).
 
 The vocabulary is trafilatura 2.3.1's (``trafilatura/xpaths.py``, Apache-2.0), with changes measured
 on the development sets: ``widget`` no longer matches ``elementor-widget`` or ``widget-content``
@@ -158,7 +160,7 @@ def _tag_may_match(name: str, value: str, tag: str) -> bool:
 def mark_boilerplate(html: str) -> str:
     """Tag with :data:`MARKER` every start tag whose class, id or role may name a boilerplate block.
 
-    The exact test runs after the parse (:func:`prune_boilerplate`); this only picks the elements worth
+    The exact test runs after the parse (:func:`choose_boilerplate`); this only picks the elements worth
     looking at, without wrapping every element of the tree. The page is returned unchanged (the same
     object) when nothing is tagged.
     """

@@ -3,11 +3,14 @@
 * ``trafilatura``: lxml parse (as trafilatura's own ``load_html`` does it, plus ``huge_tree``) →
   protect code and math on the tree → ``trafilatura.bare_extraction(tree)`` → headings marked on the
   output body → trafilatura's own text serialisation → code and formulas put back.
-* ``resiliparse``: links, headings and boilerplate candidates marked in the raw HTML → lexbor parse
-  (``HTMLTree.parse``) → protect code and math → boilerplate pruning (:mod:`extractors.boilerplate`) →
-  structure sentinels → ``extract_plain_text(tree, main_content=True)`` (the whole text when that is
-  under :data:`MIN_MAIN_TEXT` characters and the whole is longer) → sentinels to Markdown → link
-  lines and empty headings dropped (:mod:`extractors.line_rules`) → code and formulas put back.
+* ``resiliparse``: links, headings and boilerplate candidates marked in the raw HTML (in C when
+  :mod:`extractors.native` has it) → lexbor parse (``HTMLTree.parse``) → protect code and math →
+  boilerplate blocks chosen (:mod:`extractors.boilerplate`) → structure sentinels →
+  ``extract_plain_text(tree, main_content=True)`` skipping the chosen blocks (unpruned when that is
+  :data:`RECALL_FAILURE_RATIO` times longer than a pruned text under :data:`PRUNED_CHECK`
+  characters; the whole text when under :data:`MIN_MAIN_TEXT` and the whole is longer;
+  ``<noscript>`` content when still under it) → sentinels to Markdown → link lines and empty
+  headings dropped (:mod:`extractors.line_rules`) → code and formulas put back.
 * ``combined``: both; resiliparse's text when trafilatura's is empty or resiliparse's is over
   :data:`RECALL_FAILURE_RATIO` times longer (trafilatura's recall failures), else trafilatura's text
   with the prose lines it dropped from the middle of the article (:func:`extractors.fusion.fuse`).
