@@ -3,7 +3,8 @@
 ``extract_page`` (what the sandbox child runs for each page) over every response of
 ``../shared/testdata/bench-warc/bench.warc.gz`` (646 pages, 140 KB of HTML on average) in three
 variants, passes interleaved: the engine's defaults (boilerplate pruning and the line rules:
-link-density test, empty headings), pruning without the line rules, and neither (plain resiliparse);
+link-density test, empty headings, lines above the title), pruning without the line rules, and
+neither (plain resiliparse);
 the defaults once more with the raw-HTML scans in Python instead of C (``extractors/native.py``); and
 resiliparse alone (parse, main content, the same output options: the floor any wrapper of it stands
 on). Pages/s from the median pass.
@@ -52,8 +53,8 @@ _BARE_OPTIONS = {
 }  # fmt: skip
 VARIANTS: dict[str, dict[str, bool]] = {
     "pruned+lines": {},
-    "pruned": {"link_density": False, "empty_headings": False},
-    "plain": {"prune": False, "link_density": False, "empty_headings": False},
+    "pruned": {"link_density": False, "empty_headings": False, "title_start": False},
+    "plain": {"prune": False, "link_density": False, "empty_headings": False, "title_start": False},
 }
 
 

@@ -9,8 +9,8 @@
   ``extract_plain_text(tree, main_content=True)`` skipping the chosen blocks (unpruned when that is
   :data:`RECALL_FAILURE_RATIO` times longer than a pruned text under :data:`PRUNED_CHECK`
   characters; the whole text when under :data:`MIN_MAIN_TEXT` and the whole is longer;
-  ``<noscript>`` content when still under it) → sentinels to Markdown → link lines and empty
-  headings dropped (:mod:`extractors.line_rules`) → code and formulas put back.
+  ``<noscript>`` content when still under it) → sentinels to Markdown → link lines, empty headings
+  and the lines above the title dropped (:mod:`extractors.line_rules`) → code and formulas put back.
 * ``combined``: both; resiliparse's text when trafilatura's is empty or resiliparse's is over
   :data:`RECALL_FAILURE_RATIO` times longer (trafilatura's recall failures), else trafilatura's text
   with the prose lines it dropped from the middle of the article (:func:`extractors.fusion.fuse`).
@@ -77,6 +77,7 @@ class ExtractJob:
     prune: bool = True  # resiliparse only: boilerplate blocks removed (extractors.boilerplate)
     link_density: bool = True  # resiliparse only: short lines of mostly link text dropped (line_rules)
     empty_headings: bool = True  # resiliparse only: headings left with nothing under them dropped
+    title_start: bool = True  # resiliparse only: lines above the first <h1> dropped unless prose
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,7 +230,7 @@ def _resiliparse(job: ExtractJob, html: str) -> ExtractResult:
     from resiliparse.extract.html2text import extract_plain_text
     from resiliparse.parse.html import HTMLTree
 
-    marked = mark_page(html) if job.link_density or job.empty_headings else None
+    marked = mark_page(html) if job.link_density or job.empty_headings or job.title_start else None
     rules = marked is not None
     html = marked if marked is not None else html
     tree = HTMLTree.parse(mark_boilerplate(html) if job.prune else html)
@@ -273,6 +274,6 @@ def _resiliparse(job: ExtractJob, html: str) -> ExtractResult:
         text = finish_lexbor_text(text)
     if not rules:
         return ExtractResult(_restore(text, [codes, formulas]))
-    text = apply_line_rules(text, job.link_density, job.empty_headings, _PLACEHOLDERS)
+    text = apply_line_rules(text, job.link_density, job.empty_headings, _PLACEHOLDERS, job.title_start)
     restored = _restore(text, [codes, formulas])
     return ExtractResult(restored if restored is None else strip_marks(restored))

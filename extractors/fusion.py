@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["MAX_LINE_PAIRS", "MIN_WORDS", "fuse"]
+__all__ = ["MAX_LINE_PAIRS", "MIN_WORDS", "fuse", "is_prose"]
 
 MIN_WORDS = 12
 MAX_LINE_PAIRS = 2_000_000  # about a second in the worst case; in-order texts cost far less
@@ -37,6 +37,12 @@ def _grams(text: str) -> set[_Gram]:
 
 def _shared(grams: set[_Gram], other: set[_Gram]) -> float:
     return len(grams & other) / len(grams) if grams else 0.0
+
+
+def is_prose(line: str) -> bool:
+    """Whether a (stripped) line reads as prose: :data:`MIN_WORDS` words or more, ending in sentence
+    punctuation."""
+    return line.endswith(_SENTENCE_END) and len(_WORD.findall(line)) >= MIN_WORDS
 
 
 def fuse(precise: str, broad: str) -> str:
@@ -65,7 +71,7 @@ def fuse(precise: str, broad: str) -> str:
             anchor_at = _best_match(broad_grams[i], precise_grams, anchor_at)
             continue
         line = broad_lines[i].strip()
-        if len(_WORD.findall(line)) >= MIN_WORDS and line.endswith(_SENTENCE_END):
+        if is_prose(line):
             inserts.setdefault(anchor_at, []).append(line)
     if not inserts:
         return precise

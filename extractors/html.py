@@ -36,10 +36,11 @@ class HtmlExtractor(Mapper):
     ``math`` keeps formulas as LaTeX (needs :mod:`extractors.math`), ``code`` keeps
     ``<pre>``/``<code>`` byte-exact as fenced blocks and inline spans, ``structure`` writes headings,
     list items and table rows as Markdown (``# ``, ``- ``, ``| a | b |``). ``prune`` (resiliparse only)
-    removes boilerplate blocks by trafilatura's markup vocabulary before extraction
+    skips boilerplate blocks by trafilatura's markup vocabulary in the extraction
     (:mod:`extractors.boilerplate`); ``link_density`` (resiliparse only) drops the short lines that are
-    mostly link text, by trafilatura's link-density test, and ``empty_headings`` (resiliparse only) the
-    headings left with nothing under them (:mod:`extractors.line_rules`).
+    mostly link text, by trafilatura's link-density test, ``empty_headings`` (resiliparse only) the
+    headings left with nothing under them, and ``title_start`` (resiliparse only) the lines above the
+    page's first ``<h1>`` when none reads as prose (:mod:`extractors.line_rules`).
 
     Each page runs in a sandboxed child process (``timeout_s`` per page, ``memory_mb`` cap) that does
     the whole parse → protect → extract → restore, so a pathological page costs at most the timeout,
@@ -68,6 +69,7 @@ class HtmlExtractor(Mapper):
         prune: bool = True,
         link_density: bool = True,
         empty_headings: bool = True,
+        title_start: bool = True,
     ) -> None:
         super().__init__()
         if engine not in ENGINES:
@@ -89,6 +91,7 @@ class HtmlExtractor(Mapper):
             "prune": prune,
             "link_density": link_density,
             "empty_headings": empty_headings,
+            "title_start": title_start,
         }
         self._sandbox: Sandbox | None = None
 

@@ -15,6 +15,10 @@ resiliparse carries them into its text like any character, and :func:`apply_line
   of its level or above, or by nothing at all, once the rest is gone: the title of a block the
   boilerplate rules removed ("More on this topic" above its vanished links). A text that is headings
   only keeps them all;
+* **lines before the title** (``title``): the lines above the first ``<h1>``, when none of them
+  reads as prose (:func:`extractors.fusion.is_prose`) or holds a placeholder: breadcrumbs, kickers,
+  dates and "back to the overview" links that resiliparse counts as main content, where the article
+  begins at its title;
 
 and every mark. Noncharacters (U+FDD0 to U+FDEF) are reserved for a program's internal use and never
 stand for text; a page that contains one of the eight marks anyway is extracted unmarked
@@ -28,6 +32,7 @@ from __future__ import annotations
 import re
 
 from extractors import native
+from extractors.fusion import is_prose
 
 __all__ = [
     "HEADING_MARKS",
@@ -78,12 +83,17 @@ def strip_marks(text: str) -> str:
 
 
 def apply_line_rules(
-    text: str, links: bool = True, headings: bool = True, protected: tuple[str, ...] = ()
+    text: str,
+    links: bool = True,
+    headings: bool = True,
+    protected: tuple[str, ...] = (),
+    title: bool = False,
 ) -> str:
     """``text`` (extracted from :func:`mark_page`'s output) without the lines the rules drop, unmarked.
 
     A line holding any of the ``protected`` strings (the engine's code and formula placeholders) is
-    content whatever its links, and a heading holding one is never empty.
+    content whatever its links, and a heading holding one is never empty. ``title``: the lines above
+    the first ``<h1>`` go too, unless one of them reads as prose or is held (see the module).
     """
     lines = text.split("\n")
     clean = strip_marks(text).split("\n")  # no mark is a newline: the same lines, unmarked
@@ -91,13 +101,25 @@ def apply_line_rules(
     # a line holding a placeholder is content; most texts hold none, and then no line is looked at
     tokens = [token for token in protected if token in text]
     held = [any(token in line for token in tokens) for line in clean] if tokens else None
+    if title and HEADING_MARKS[0] in text:
+        _drop_before_title(lines, clean, keep, held)
     if links and LINK_START in text:
         for i, line in enumerate(lines):
             if LINK_START in line and len(clean[i].strip()) < MAX_LINE_CHARS and not (held and held[i]):
-                keep[i] = _link_share(_SPACE.sub("", line)) <= MAX_LINK_SHARE
+                keep[i] = keep[i] and _link_share(_SPACE.sub("", line)) <= MAX_LINK_SHARE
     if headings and any(mark in text for mark in HEADING_MARKS):
         _drop_empty_headings(lines, clean, keep, held)
     return "\n".join(line for line, kept in zip(clean, keep, strict=True) if kept)
+
+
+def _drop_before_title(lines: list[str], clean: list[str], keep: list[bool], held: list[bool] | None) -> None:
+    """Clear ``keep`` above the first ``<h1>`` line when nothing there is prose or held."""
+    first = next(i for i, line in enumerate(lines) if HEADING_MARKS[0] in line)
+    above = range(first)
+    if any(is_prose(clean[i].strip()) or (held and held[i]) for i in above):
+        return
+    for i in above:
+        keep[i] = False
 
 
 def _link_share(compact: str) -> float:

@@ -1,4 +1,5 @@
-"""The fast engine's line rules: link-density test and empty headings (extractors/line_rules.py)."""
+"""The fast engine's line rules: link-density test, empty headings and the lines before the title
+(extractors/line_rules.py)."""
 
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ PROSE = (
     "by disputes over its cost and its design. "
 )
 S, E = LINK_START, LINK_END
-H2, H3 = HEADING_MARKS[1], HEADING_MARKS[2]
+H1, H2, H3 = HEADING_MARKS[0], HEADING_MARKS[1], HEADING_MARKS[2]
 
 
 def _page(body: str) -> str:
@@ -33,7 +34,8 @@ def _page(body: str) -> str:
 
 
 def _fast(html: str, rules: bool = True, **options: bool) -> str:
-    job = ExtractJob(html, engine="resiliparse", link_density=rules, empty_headings=rules, **options)
+    rule_options = {"link_density": rules, "empty_headings": rules, "title_start": rules, **options}
+    job = ExtractJob(html, engine="resiliparse", **rule_options)
     text = extract_page(job).text
     assert text is not None
     return text
@@ -178,3 +180,37 @@ def test_no_formula_is_lost_on_a_page_of_slides() -> None:
     with_rules, without = _fast(html), _fast(html, rules=False)
     assert "カルマンゲイン$K$" in with_rules
     assert with_rules.count("$") == without.count("$") > 0
+
+
+@pytest.mark.parametrize(
+    ("lines", "kept"),
+    [
+        # breadcrumbs, a date and links above the title go, one the link rule itself would keep too
+        (["Home > News", "08.04.2015", f"{S}Prev{E} | {S}Next{E} in the archive", f"# {H1}T", PROSE], [3, 4]),
+        # one line of prose above the title: the article begins earlier, nothing goes
+        ([PROSE.strip(), f"# {H1}Title", PROSE], [0, 1, 2]),
+        # a held line (a code placeholder) above the title: nothing goes
+        (["CCSVCODE0BEGIN x = 1 CCSVCODE0END", f"# {H1}Title", PROSE], [0, 1, 2]),
+        # no <h1>: nothing goes
+        (["Home > News", f"## {H2}Section", PROSE], [0, 1, 2]),
+        # only the first <h1> counts
+        (["Menu", f"# {H1}Site", "Kicker", f"# {H1}Title", PROSE], [1, 2, 3, 4]),
+    ],
+)
+def test_the_lines_above_the_title_go_unless_prose(lines: list[str], kept: list[int]) -> None:
+    text = "\n".join(lines)
+    expected = "\n".join(strip_marks(lines[i]) for i in kept)
+    assert apply_line_rules(text, False, False, ("CCSVCODE",), title=True) == expected
+    assert apply_line_rules(text, True, False, ("CCSVCODE",), title=True) == expected
+    assert apply_line_rules(text, False, False, ("CCSVCODE",), title=False) == strip_marks(text)
+
+
+def test_the_fast_engine_starts_the_article_at_its_title() -> None:
+    html = _page(
+        "<div class='crumbs'>Home &gt; Politics &gt; Bridges</div><p>8 April 2015</p>"
+        f"<article><h1>Bridge delayed again</h1><p>{PROSE * 3}</p><p>{PROSE * 2}</p></article>"
+    )
+    with_rule, without = _fast(html), _fast(html, title_start=False)
+    assert "8 April 2015" in without and "8 April 2015" not in with_rule
+    assert with_rule.lstrip().startswith("# Bridge delayed again")
+    assert with_rule.count("The council met") == 5
