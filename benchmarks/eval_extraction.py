@@ -29,8 +29,8 @@ so <meta charset> or detection), and the same string goes to every extractor. Ex
 * ``ccsieve default, comments off``: the same with ``include_comments: false``, the like-for-like
   counterpart of the control above;
 * ``ccsieve fast``: the stage with ``engine: resiliparse``; ``ccsieve fast links only`` the same with
-  ``empty_headings: false`` and ``title_start: false``; ``ccsieve fast no title rule`` with
-  ``title_start: false`` only; ``ccsieve fast no line rules`` with ``link_density: false`` too;
+  only ``link_density`` of the line rules on; ``ccsieve fast no title or tail rule`` with
+  ``title_start: false`` and ``prose_end: false``; ``ccsieve fast no line rules`` with all four off;
   ``ccsieve fast unpruned`` with ``prune: false`` as well (resiliparse's own main-content rules and
   the engine's rescue of pages where they find almost nothing).
 
@@ -297,15 +297,15 @@ def build_extractors() -> dict[str, tuple[Extract, Callable[[], None]]]:
 
         return run, extractor.close
 
-    no_rules = {"link_density": False, "empty_headings": False, "title_start": False}
+    no_rules = {"link_density": False, "empty_headings": False, "title_start": False, "prose_end": False}
     return {
         "trafilatura": (plain(True), lambda: None),
         "trafilatura, comments off": (plain(False), lambda: None),
         "ccsieve default": stage("trafilatura"),
         "ccsieve default, comments off": stage("trafilatura", include_comments=False),
         "ccsieve fast": stage("resiliparse"),
-        "ccsieve fast links only": stage("resiliparse", empty_headings=False, title_start=False),
-        "ccsieve fast no title rule": stage("resiliparse", title_start=False),
+        "ccsieve fast links only": stage("resiliparse", **{**no_rules, "link_density": True}),
+        "ccsieve fast no title or tail rule": stage("resiliparse", title_start=False, prose_end=False),
         "ccsieve fast no line rules": stage("resiliparse", **no_rules),
         "ccsieve fast unpruned": stage("resiliparse", prune=False, **no_rules),
         "ccsieve combined": stage("combined"),

@@ -53,8 +53,14 @@ _BARE_OPTIONS = {
 }  # fmt: skip
 VARIANTS: dict[str, dict[str, bool]] = {
     "pruned+lines": {},
-    "pruned": {"link_density": False, "empty_headings": False, "title_start": False},
-    "plain": {"prune": False, "link_density": False, "empty_headings": False, "title_start": False},
+    "pruned": {"link_density": False, "empty_headings": False, "title_start": False, "prose_end": False},
+    "plain": {
+        "prune": False,
+        "link_density": False,
+        "empty_headings": False,
+        "title_start": False,
+        "prose_end": False,
+    },
 }
 
 

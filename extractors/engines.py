@@ -9,8 +9,9 @@
   ``extract_plain_text(tree, main_content=True)`` skipping the chosen blocks (unpruned when that is
   :data:`RECALL_FAILURE_RATIO` times longer than a pruned text under :data:`PRUNED_CHECK`
   characters; the whole text when under :data:`MIN_MAIN_TEXT` and the whole is longer;
-  ``<noscript>`` content when still under it) → sentinels to Markdown → link lines, empty headings
-  and the lines above the title dropped (:mod:`extractors.line_rules`) → code and formulas put back.
+  ``<noscript>`` content when still under it) → sentinels to Markdown → link lines, empty headings,
+  the lines above the title and a short tail dropped (:mod:`extractors.line_rules`) → code and
+  formulas put back.
 * ``combined``: both; resiliparse's text when trafilatura's is empty or resiliparse's is over
   :data:`RECALL_FAILURE_RATIO` times longer (trafilatura's recall failures), else trafilatura's text
   with the prose lines it dropped from the middle of the article (:func:`extractors.fusion.fuse`).
@@ -78,6 +79,7 @@ class ExtractJob:
     link_density: bool = True  # resiliparse only: short lines of mostly link text dropped (line_rules)
     empty_headings: bool = True  # resiliparse only: headings left with nothing under them dropped
     title_start: bool = True  # resiliparse only: lines above the first <h1> dropped unless prose
+    prose_end: bool = True  # resiliparse only: up to 5 short lines after the last prose line dropped
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,7 +232,8 @@ def _resiliparse(job: ExtractJob, html: str) -> ExtractResult:
     from resiliparse.extract.html2text import extract_plain_text
     from resiliparse.parse.html import HTMLTree
 
-    marked = mark_page(html) if job.link_density or job.empty_headings or job.title_start else None
+    rules_on = job.link_density or job.empty_headings or job.title_start or job.prose_end
+    marked = mark_page(html) if rules_on else None
     rules = marked is not None
     html = marked if marked is not None else html
     tree = HTMLTree.parse(mark_boilerplate(html) if job.prune else html)
@@ -274,6 +277,8 @@ def _resiliparse(job: ExtractJob, html: str) -> ExtractResult:
         text = finish_lexbor_text(text)
     if not rules:
         return ExtractResult(_restore(text, [codes, formulas]))
-    text = apply_line_rules(text, job.link_density, job.empty_headings, _PLACEHOLDERS, job.title_start)
+    text = apply_line_rules(
+        text, job.link_density, job.empty_headings, _PLACEHOLDERS, job.title_start, job.prose_end
+    )
     restored = _restore(text, [codes, formulas])
     return ExtractResult(restored if restored is None else strip_marks(restored))

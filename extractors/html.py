@@ -39,8 +39,9 @@ class HtmlExtractor(Mapper):
     skips boilerplate blocks by trafilatura's markup vocabulary in the extraction
     (:mod:`extractors.boilerplate`); ``link_density`` (resiliparse only) drops the short lines that are
     mostly link text, by trafilatura's link-density test, ``empty_headings`` (resiliparse only) the
-    headings left with nothing under them, and ``title_start`` (resiliparse only) the lines above the
-    page's first ``<h1>`` when none reads as prose (:mod:`extractors.line_rules`).
+    headings left with nothing under them, ``title_start`` (resiliparse only) the lines above the
+    page's first ``<h1>`` when none reads as prose, and ``prose_end`` (resiliparse only) up to five
+    lines after the last line of prose (:mod:`extractors.line_rules`).
 
     Each page runs in a sandboxed child process (``timeout_s`` per page, ``memory_mb`` cap) that does
     the whole parse → protect → extract → restore, so a pathological page costs at most the timeout,
@@ -70,6 +71,7 @@ class HtmlExtractor(Mapper):
         link_density: bool = True,
         empty_headings: bool = True,
         title_start: bool = True,
+        prose_end: bool = True,
     ) -> None:
         super().__init__()
         if engine not in ENGINES:
@@ -92,6 +94,7 @@ class HtmlExtractor(Mapper):
             "link_density": link_density,
             "empty_headings": empty_headings,
             "title_start": title_start,
+            "prose_end": prose_end,
         }
         self._sandbox: Sandbox | None = None
 

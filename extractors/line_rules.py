@@ -19,6 +19,10 @@ resiliparse carries them into its text like any character, and :func:`apply_line
   reads as prose (:func:`extractors.fusion.is_prose`) or holds a placeholder: breadcrumbs, kickers,
   dates and "back to the overview" links that resiliparse counts as main content, where the article
   begins at its title;
+* **the tail** (``tail``): the lines after the last line of prose, when there are at most
+  :data:`MAX_TAIL_LINES` (5) of them and none is a table row: "Share", "Tags", "Explore further",
+  "Feedback to editors", where the article ends with its last sentence. Tried with 2, 3, 10 and
+  any number of lines (docs/extraction.md);
 
 and every mark. Noncharacters (U+FDD0 to U+FDEF) are reserved for a program's internal use and never
 stand for text; a page that contains one of the eight marks anyway is extracted unmarked
@@ -40,6 +44,7 @@ __all__ = [
     "LINK_START",
     "MAX_LINE_CHARS",
     "MAX_LINK_SHARE",
+    "MAX_TAIL_LINES",
     "apply_line_rules",
     "mark_page",
     "strip_marks",
@@ -50,6 +55,7 @@ LINK_END = "\ufdd1"
 HEADING_MARKS = "\ufdd2\ufdd3\ufdd4\ufdd5\ufdd6\ufdd7"  # <h1> to <h6>
 MAX_LINE_CHARS = 100
 MAX_LINK_SHARE = 0.8
+MAX_TAIL_LINES = 5
 
 # A link's start or end tag or a heading's start tag (group 1 "/" for end tags, group 2 the name).
 _TAG = re.compile(r"<(/?)([aA]|[hH][1-6])(?=[\s/>])[^>]*>")
@@ -88,12 +94,14 @@ def apply_line_rules(
     headings: bool = True,
     protected: tuple[str, ...] = (),
     title: bool = False,
+    tail: bool = False,
 ) -> str:
     """``text`` (extracted from :func:`mark_page`'s output) without the lines the rules drop, unmarked.
 
     A line holding any of the ``protected`` strings (the engine's code and formula placeholders) is
     content whatever its links, and a heading holding one is never empty. ``title``: the lines above
-    the first ``<h1>`` go too, unless one of them reads as prose or is held (see the module).
+    the first ``<h1>`` go too, unless one of them reads as prose or is held; ``tail``: the last few
+    lines after the last line of prose (see the module).
     """
     lines = text.split("\n")
     clean = strip_marks(text).split("\n")  # no mark is a newline: the same lines, unmarked
@@ -109,6 +117,8 @@ def apply_line_rules(
                 keep[i] = keep[i] and _link_share(_SPACE.sub("", line)) <= MAX_LINK_SHARE
     if headings and any(mark in text for mark in HEADING_MARKS):
         _drop_empty_headings(lines, clean, keep, held)
+    if tail:
+        _drop_tail(clean, keep, held)
     return "\n".join(line for line, kept in zip(clean, keep, strict=True) if kept)
 
 
@@ -119,6 +129,20 @@ def _drop_before_title(lines: list[str], clean: list[str], keep: list[bool], hel
     if any(is_prose(clean[i].strip()) or (held and held[i]) for i in above):
         return
     for i in above:
+        keep[i] = False
+
+
+def _drop_tail(clean: list[str], keep: list[bool], held: list[bool] | None) -> None:
+    """Clear ``keep`` for the kept lines after the last line of prose (or held line) when there are
+    at most :data:`MAX_TAIL_LINES` of them and none is a table row."""
+    written = [i for i, line in enumerate(clean) if keep[i] and line.strip()]
+    ends = [i for i in written if (held and held[i]) or is_prose(clean[i].strip())]
+    if not ends:
+        return  # no prose at all: a list, a table, a page of titles
+    after = [i for i in written if i > ends[-1]]
+    if len(after) > MAX_TAIL_LINES or any(clean[i].lstrip().startswith("|") for i in after):
+        return
+    for i in after:
         keep[i] = False
 
 

@@ -34,7 +34,13 @@ def _page(body: str) -> str:
 
 
 def _fast(html: str, rules: bool = True, **options: bool) -> str:
-    rule_options = {"link_density": rules, "empty_headings": rules, "title_start": rules, **options}
+    rule_options = {
+        "link_density": rules,
+        "empty_headings": rules,
+        "title_start": rules,
+        "prose_end": rules,
+        **options,
+    }
     job = ExtractJob(html, engine="resiliparse", **rule_options)
     text = extract_page(job).text
     assert text is not None
@@ -90,7 +96,8 @@ def test_the_fast_engine_drops_link_lists_and_keeps_links_inside_prose() -> None
 <p><a href="/overview">Back to the overview</a></p>
 </article>"""
     )
-    with_test, without = _fast(html), _fast(html, rules=False)
+    # the tail rule would take these lines too: off, so that this tests the link rule
+    with_test, without = _fast(html, prose_end=False), _fast(html, rules=False)
     for boilerplate in ("Ten bridges you must see", "Back to the overview"):
         assert boilerplate in without  # resiliparse's own rules keep both
         assert boilerplate not in with_test
@@ -159,7 +166,7 @@ def test_the_fast_engine_drops_the_title_of_a_removed_block() -> None:
 <ul><li><a href="/1">Ten bridges you must see</a></li><li><a href="/2">Roads in winter</a></li></ul>
 </article>"""
     )
-    with_rules, without = _fast(html), _fast(html, rules=False)
+    with_rules, without = _fast(html, prose_end=False), _fast(html, rules=False)  # as above
     assert "Read more on this topic" in without and "Read more on this topic" not in with_rules
     assert "# Bridge delayed again" in with_rules and "## The cost" in with_rules
 
@@ -213,4 +220,37 @@ def test_the_fast_engine_starts_the_article_at_its_title() -> None:
     with_rule, without = _fast(html), _fast(html, title_start=False)
     assert "8 April 2015" in without and "8 April 2015" not in with_rule
     assert with_rule.lstrip().startswith("# Bridge delayed again")
+    assert with_rule.count("The council met") == 5
+
+
+@pytest.mark.parametrize(
+    ("lines", "kept"),
+    [
+        # share buttons and tags after the last sentence go
+        ([PROSE, "", "Share", "Tags: bridges, roads", f"## {H2}Related"], [0, 1]),
+        # more than MAX_TAIL_LINES lines after it: a list that belongs to the article, kept
+        ([PROSE, *[f"- item {i}" for i in range(6)]], list(range(7))),
+        # a table after the last sentence is kept
+        ([PROSE, "| a | b |", "| 1 | 2 |"], [0, 1, 2]),
+        # a held line (a code placeholder) ends the article as prose does
+        ([PROSE, "CCSVCODE0BEGIN x = 1 CCSVCODE0END", "Share"], [0, 1]),
+        # no prose at all: nothing goes
+        (["- one", "- two", "Share"], [0, 1, 2]),
+    ],
+)
+def test_a_short_tail_after_the_last_sentence_goes(lines: list[str], kept: list[int]) -> None:
+    text = "\n".join(lines)
+    expected = "\n".join(strip_marks(lines[i]) for i in kept)
+    assert apply_line_rules(text, False, False, ("CCSVCODE",), tail=True) == expected
+    assert apply_line_rules(text, False, False, ("CCSVCODE",), tail=False) == strip_marks(text)
+
+
+def test_the_fast_engine_ends_the_article_with_its_last_sentence() -> None:
+    html = _page(
+        f"<article><h1>Bridge delayed again</h1><p>{PROSE * 3}</p><p>{PROSE * 2}</p>"
+        "<div><span>Share this article</span></div><p>Filed under: Roads</p></article>"
+    )
+    with_rule, without = _fast(html), _fast(html, prose_end=False)
+    assert "Filed under: Roads" in without and "Filed under" not in with_rule
+    assert "Share this article" not in with_rule
     assert with_rule.count("The council met") == 5
