@@ -134,16 +134,20 @@ def _drop_before_title(lines: list[str], clean: list[str], keep: list[bool], hel
 
 def _drop_tail(clean: list[str], keep: list[bool], held: list[bool] | None) -> None:
     """Clear ``keep`` for the kept lines after the last line of prose (or held line) when there are
-    at most :data:`MAX_TAIL_LINES` of them and none is a table row."""
-    written = [i for i, line in enumerate(clean) if keep[i] and line.strip()]
-    ends = [i for i in written if (held and held[i]) or is_prose(clean[i].strip())]
-    if not ends:
-        return  # no prose at all: a list, a table, a page of titles
-    after = [i for i in written if i > ends[-1]]
-    if len(after) > MAX_TAIL_LINES or any(clean[i].lstrip().startswith("|") for i in after):
-        return
-    for i in after:
-        keep[i] = False
+    at most :data:`MAX_TAIL_LINES` of them and none is a table row. Walks back from the end."""
+    after: list[int] = []
+    for i in range(len(clean) - 1, -1, -1):
+        line = clean[i].strip()
+        if not keep[i] or not line:
+            continue
+        if (held and held[i]) or is_prose(line):
+            for j in after:
+                keep[j] = False
+            return
+        if len(after) == MAX_TAIL_LINES or line.startswith("|"):
+            return
+        after.append(i)
+    # no prose at all: a list, a table, a page of titles keeps everything
 
 
 def _link_share(compact: str) -> float:
