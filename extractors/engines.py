@@ -75,7 +75,7 @@ class ExtractJob:
     favor_recall: bool = False
     include_tables: bool = True
     include_comments: bool = True  # trafilatura's own default
-    prune: bool = True  # resiliparse only: boilerplate blocks removed (extractors.boilerplate)
+    prune: bool = True  # resiliparse only: boilerplate blocks skipped (extractors.boilerplate)
     link_density: bool = True  # resiliparse only: short lines of mostly link text dropped (line_rules)
     empty_headings: bool = True  # resiliparse only: headings left with nothing under them dropped
     title_start: bool = True  # resiliparse only: lines above the first <h1> dropped unless prose
@@ -228,8 +228,34 @@ def _combined(job: ExtractJob, html: str) -> ExtractResult:
 # --- resiliparse -------------------------------------------------------------------------------
 
 
-def _resiliparse(job: ExtractJob, html: str) -> ExtractResult:
+def _main_text(tree: Any, options: dict[str, Any], pruned_skip: list[str] | None) -> str:
+    """resiliparse's main content of ``tree``, skipping ``pruned_skip`` (the chosen blocks; ``None``:
+    nothing was chosen), with the engine's rescues for the pages where that finds (almost) nothing."""
     from resiliparse.extract.html2text import extract_plain_text
+
+    pruned = {**options, "skip_elements": pruned_skip} if pruned_skip else options
+    text = extract_plain_text(tree, main_content=True, **pruned)
+    if pruned_skip and len(text.strip()) < PRUNED_CHECK:
+        # the pruning took the article (a "sidebar" layout class on its wrapper, "-ad-" on its
+        # section): trafilatura's backup rule, on the output, with the combined engine's ratio
+        unpruned = extract_plain_text(tree, main_content=True, **options)
+        if len(unpruned.strip()) > RECALL_FAILURE_RATIO * len(text.strip()):
+            text = unpruned
+    if len(text.strip()) < MIN_MAIN_TEXT:
+        # resiliparse found (almost) no main content: the page's whole text, pruned, if it has more
+        whole = extract_plain_text(tree, main_content=False, **pruned)
+        if len(whole.strip()) > len(text.strip()):
+            text = whole
+    if len(text.strip()) < MIN_MAIN_TEXT and tree.body is not None and tree.body.query_selector("noscript"):
+        # a <noscript> left open swallows the rest of the page: lexbor parses with scripting off, so
+        # its content is markup, which resiliparse skips with noscript=False
+        unhidden = extract_plain_text(tree, main_content=True, **{**pruned, "noscript": True})
+        if len(unhidden.strip()) > len(text.strip()):
+            text = unhidden
+    return text
+
+
+def _resiliparse(job: ExtractJob, html: str) -> ExtractResult:
     from resiliparse.parse.html import HTMLTree
 
     rules_on = job.link_density or job.empty_headings or job.title_start or job.prose_end
@@ -254,25 +280,7 @@ def _resiliparse(job: ExtractJob, html: str) -> ExtractResult:
         "comments": job.include_comments,
         "skip_elements": tables or None,
     }
-    pruned = {**options, "skip_elements": [*tables, SKIP]} if chosen else options
-    text = extract_plain_text(tree, main_content=True, **pruned)
-    if chosen and len(text.strip()) < PRUNED_CHECK:
-        # the pruning took the article (a "sidebar" layout class on its wrapper, "-ad-" on its
-        # section): trafilatura's backup rule, on the output, with the combined engine's ratio
-        unpruned = extract_plain_text(tree, main_content=True, **options)
-        if len(unpruned.strip()) > RECALL_FAILURE_RATIO * len(text.strip()):
-            text = unpruned
-    if len(text.strip()) < MIN_MAIN_TEXT:
-        # resiliparse found (almost) no main content: the page's whole text, pruned, if it has more
-        whole = extract_plain_text(tree, main_content=False, **pruned)
-        if len(whole.strip()) > len(text.strip()):
-            text = whole
-    if len(text.strip()) < MIN_MAIN_TEXT and tree.body is not None and tree.body.query_selector("noscript"):
-        # a <noscript> left open swallows the rest of the page: lexbor parses with scripting off, so
-        # its content is markup, which resiliparse skips with noscript=False
-        unhidden = extract_plain_text(tree, main_content=True, **{**pruned, "noscript": True})
-        if len(unhidden.strip()) > len(text.strip()):
-            text = unhidden
+    text = _main_text(tree, options, [*tables, SKIP] if chosen else None)
     if job.structure:
         text = finish_lexbor_text(text)
     if not rules:

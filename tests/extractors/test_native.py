@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import gzip
+import os
 import random
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -15,21 +18,26 @@ from extractors.warc import WarcReader
 from pipeline.document import Document
 from tests.conftest import TESTDATA
 
-BUILT = native.module
+try:  # the compiled module itself, whatever CCSIEVE_PURE_PYTHON says for the package
+    from extractors import _speedups as BUILT
+except ImportError:
+    BUILT = None
 
 
 @contextmanager
-def _pure_python() -> Iterator[None]:
-    native.module = None
+def _scans(module: object) -> Iterator[None]:
+    saved = native.module
+    native.module = module  # type: ignore[assignment]
     try:
         yield
     finally:
-        native.module = BUILT
+        native.module = saved
 
 
 def _both(scan: Callable[[str], object], html: str) -> tuple[object, object]:
-    fast = scan(html)
-    with _pure_python():
+    with _scans(BUILT):
+        fast = scan(html)
+    with _scans(None):
         slow = scan(html)
     return fast, slow
 
@@ -128,3 +136,16 @@ def test_a_failing_test_function_raises_through() -> None:
         BUILT.attribute_hits('<div class="x">', "class", {}, broken)
     with pytest.raises(TypeError):
         BUILT.mark_tags(b"<a>")
+
+
+def test_ccsieve_pure_python_switches_the_c_scans_off() -> None:
+    code = "from extractors import native; print(native.module is None)"
+    run = [sys.executable, "-c", code]
+    plain = subprocess.run(
+        run, capture_output=True, text=True, check=True, env=os.environ | {"CCSIEVE_PURE_PYTHON": ""}
+    )
+    forced = subprocess.run(
+        run, capture_output=True, text=True, check=True, env=os.environ | {"CCSIEVE_PURE_PYTHON": "1"}
+    )
+    assert forced.stdout.strip() == "True"
+    assert plain.stdout.strip() == str(BUILT is None)
