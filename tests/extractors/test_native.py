@@ -5,10 +5,12 @@ from __future__ import annotations
 import gzip
 import os
 import random
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 
@@ -16,7 +18,7 @@ from extractors import boilerplate, guard, line_rules, native
 from extractors.http import decode_html
 from extractors.warc import WarcReader
 from pipeline.document import Document
-from tests.conftest import TESTDATA
+from tests.conftest import ROOT, TESTDATA
 
 try:  # the compiled module itself, whatever CCSIEVE_PURE_PYTHON says for the package
     from extractors import _speedups as BUILT
@@ -149,3 +151,21 @@ def test_ccsieve_pure_python_switches_the_c_scans_off() -> None:
     )
     assert forced.stdout.strip() == "True"
     assert plain.stdout.strip() == str(BUILT is None)
+
+
+@pytest.mark.skipif(BUILT is None, reason="covered by test_the_module_is_built")
+def test_a_copy_without_build_outputs_finds_an_installed_module(tmp_path: Path) -> None:
+    """What ``ray job submit --working-dir .`` ships: the sources without what .gitignore lists."""
+    shipped = tmp_path / "working_dir"
+    shutil.copytree(ROOT / "extractors", shipped / "extractors", ignore=shutil.ignore_patterns("*.so"))
+    installed = tmp_path / "site" / "extractors"
+    installed.mkdir(parents=True)
+    shutil.copy(BUILT.__file__, installed)
+    code = "import extractors.native as n; print(n.module is not None, n.module and n.module.__file__)"
+    # -S: no site-packages, so neither this checkout nor its editable install is on the path
+    run = [sys.executable, "-S", "-c", code]
+    alone = subprocess.run(run, cwd=shipped, capture_output=True, text=True, check=True, env={})
+    assert alone.stdout.split()[0] == "False"  # the Python scans, as before
+    env = {"PYTHONPATH": str(tmp_path / "site")}
+    found = subprocess.run(run, cwd=shipped, capture_output=True, text=True, check=True, env=env)
+    assert found.stdout.split() == ["True", str(installed / Path(BUILT.__file__).name)]
