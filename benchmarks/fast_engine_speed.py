@@ -37,7 +37,7 @@ from resiliparse.extract.html2text import extract_plain_text  # noqa: E402
 from resiliparse.parse.html import HTMLTree  # noqa: E402
 
 from extractors import native  # noqa: E402
-from extractors.engines import ExtractJob, extract_page  # noqa: E402
+from extractors.engines import TEXT_OPTIONS, ExtractJob, extract_page  # noqa: E402
 from extractors.warc import WarcReader  # noqa: E402
 from pipeline.document import Document  # noqa: E402
 
@@ -47,10 +47,7 @@ OPTIONS = {
     "full": {},
 }
 _BUILT = native.module
-_BARE_OPTIONS = {
-    "preserve_formatting": True, "list_bullets": True, "alt_texts": False, "links": False,
-    "form_fields": False, "noscript": False, "comments": False,
-}  # fmt: skip
+_BARE_OPTIONS = {**TEXT_OPTIONS, "comments": False}  # the engine's, with fast.yaml's comments off
 VARIANTS: dict[str, dict[str, bool]] = {
     "pruned+lines": {},
     "pruned": {"link_density": False, "empty_headings": False, "title_start": False, "prose_end": False},

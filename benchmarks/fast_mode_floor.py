@@ -46,6 +46,7 @@ from resiliparse.extract.html2text import extract_plain_text  # noqa: E402
 from resiliparse.parse.html import HTMLTree  # noqa: E402
 
 from dedup.minhash import MinHasher  # noqa: E402
+from extractors.engines import TEXT_OPTIONS  # noqa: E402
 from extractors.warc import WarcReader  # noqa: E402
 from pipeline.config import PipelineConfig, load_config  # noqa: E402
 from pipeline.document import Document, DropRecord, drops_to_table, to_table  # noqa: E402
@@ -74,17 +75,7 @@ def read_fastwarc(path: Path) -> int:
 
 
 def main_content(html: str) -> str:
-    return extract_plain_text(
-        HTMLTree.parse(html),
-        preserve_formatting=True,
-        main_content=True,
-        list_bullets=True,
-        alt_texts=False,
-        links=False,
-        form_fields=False,
-        noscript=False,
-        comments=False,
-    )
+    return extract_plain_text(HTMLTree.parse(html), main_content=True, **TEXT_OPTIONS, comments=False)
 
 
 def stage_pass(pages: list[Document]) -> dict[str, Any]:

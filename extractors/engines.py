@@ -37,7 +37,7 @@ from extractors.guard import tame_attributes
 from extractors.line_rules import apply_line_rules, mark_page, strip_marks
 from extractors.structure import finish_lexbor_text, mark_headings_xml, mark_structure_lexbor
 
-__all__ = ["ENGINES", "Engine", "ExtractJob", "ExtractResult", "extract_page"]
+__all__ = ["ENGINES", "TEXT_OPTIONS", "Engine", "ExtractJob", "ExtractResult", "extract_page"]
 
 Engine = Literal["trafilatura", "resiliparse", "combined"]
 ENGINES: tuple[Engine, ...] = ("trafilatura", "resiliparse", "combined")
@@ -51,6 +51,16 @@ PRUNED_CHECK = 1000
 # Under this many characters of main content the resiliparse engine takes the page's whole text, if
 # longer: trafilatura's rescue (MIN_EXTRACTED_SIZE, then its baseline on the whole page, core.py).
 MIN_MAIN_TEXT = 250
+# resiliparse's extract_plain_text options of the fast engine (comments and skipped elements come from
+# the job); the benchmarks time resiliparse alone with the same ones.
+TEXT_OPTIONS: dict[str, Any] = {
+    "preserve_formatting": True,
+    "list_bullets": True,  # "•" and "1." items, turned into Markdown "- " / "1. " with structure on
+    "alt_texts": False,  # as trafilatura (include_images off): alt texts are mostly "logo", "icon"
+    "links": False,
+    "form_fields": False,
+    "noscript": False,
+}
 # The code and formula placeholders: a line that holds one is content, whatever the line rules would
 # say of its links or of an empty heading. The formula one is extractors.math.table's PLACEHOLDER_RE
 # prefix, spelled here because extractors.math is optional (see _math_module).
@@ -270,16 +280,7 @@ def _resiliparse(job: ExtractJob, html: str) -> ExtractResult:
     if job.structure:
         mark_structure_lexbor(tree)
     tables = [] if job.include_tables else ["table"]
-    options: dict[str, Any] = {
-        "preserve_formatting": True,
-        "list_bullets": True,  # "•" and "1." items, turned into Markdown "- " / "1. " with structure on
-        "alt_texts": False,  # as trafilatura (include_images off): alt texts are mostly "logo", "icon"
-        "links": False,
-        "form_fields": False,
-        "noscript": False,
-        "comments": job.include_comments,
-        "skip_elements": tables or None,
-    }
+    options = {**TEXT_OPTIONS, "comments": job.include_comments, "skip_elements": tables or None}
     text = _main_text(tree, options, [*tables, SKIP] if chosen else None)
     if job.structure:
         text = finish_lexbor_text(text)
