@@ -13,8 +13,10 @@
   the lines above the title and a short tail dropped (:mod:`extractors.line_rules`) → code and
   formulas put back.
 * ``combined``: both; resiliparse's text when trafilatura's is empty or resiliparse's is over
-  :data:`RECALL_FAILURE_RATIO` times longer (trafilatura's recall failures), else trafilatura's text
-  with the prose lines it dropped from the middle of the article (:func:`extractors.fusion.fuse`).
+  :data:`RECALL_FAILURE_RATIO` times longer (trafilatura's recall failures) or when trafilatura wrote a
+  layout-table page as table rows (:data:`LAYOUT_TABLE_SHARE`), else trafilatura's text
+  with the prose lines it dropped from the middle of the article (:func:`extractors.fusion.fuse`) and
+  without its short lines that resiliparse's text does not have (:func:`extractors.fusion.confirm`).
 
 :func:`extract_page` is what the sandbox child runs for one page; it only returns picklable values.
 Math protection comes from :mod:`extractors.math` when that module exists; without it ``math=True``
@@ -32,7 +34,7 @@ from typing import Any, Literal, Protocol
 from extractors.boilerplate import SKIP, choose_boilerplate, mark_boilerplate
 from extractors.codeblocks import PLACEHOLDER as CODE_PLACEHOLDER
 from extractors.codeblocks import CodeTable, protect_code_lexbor, protect_code_lxml
-from extractors.fusion import fuse
+from extractors.fusion import confirm, fuse, table_share
 from extractors.guard import tame_attributes
 from extractors.line_rules import apply_line_rules, mark_page, strip_marks
 from extractors.structure import finish_lexbor_text, mark_headings_xml, mark_structure_lexbor
@@ -44,6 +46,10 @@ ENGINES: tuple[Engine, ...] = ("trafilatura", "resiliparse", "combined")
 # ``combined`` takes resiliparse's text where trafilatura's is empty or this many times shorter: there
 # trafilatura has missed the main text (a recall failure), not removed boilerplate (docs/extraction.md).
 RECALL_FAILURE_RATIO = 3.0
+# ``combined`` takes resiliparse's text where over this share of trafilatura's is table rows and the
+# fast engine, which writes rows for data tables only (extractors.structure), wrote none: the page is
+# laid out in tables, which trafilatura writes row by row and resiliparse reads as text.
+LAYOUT_TABLE_SHARE = 0.5
 # Under this many characters of pruned main content the resiliparse engine also extracts the page
 # unpruned, and takes that when RECALL_FAILURE_RATIO times longer: the pruning removed the article.
 # Only a bound on the cost (a second extraction): 2,000 or no bound at all changed no development page.
@@ -223,7 +229,8 @@ def _trafilatura(job: ExtractJob, html: str) -> ExtractResult:
 
 
 def _combined(job: ExtractJob, html: str) -> ExtractResult:
-    """trafilatura's text with the prose it dropped, or resiliparse's where it missed the main text."""
+    """trafilatura's text with the prose it dropped and without the short lines only it has, or
+    resiliparse's where it missed the main text."""
     precise = _trafilatura(job, html)
     if precise.reason is not None:  # trafilatura refused the page (too deep): resiliparse may not
         return _resiliparse(job, html)
@@ -232,7 +239,10 @@ def _combined(job: ExtractJob, html: str) -> ExtractResult:
         return precise
     if not precise.text or len(broad.text) > RECALL_FAILURE_RATIO * len(precise.text):
         return broad
-    return ExtractResult(fuse(precise.text, broad.text))
+    # the test needs the fast engine's table rows, which only its structure marks write
+    if job.structure and table_share(precise.text) > LAYOUT_TABLE_SHARE and not table_share(broad.text):
+        return broad
+    return ExtractResult(confirm(fuse(precise.text, broad.text), broad.text))
 
 
 # --- resiliparse -------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Line-level fusion for the ``combined`` engine: trafilatura's text plus the prose it dropped.
+"""Line-level fusion for the ``combined`` engine: trafilatura's text plus the prose it dropped, less
+the short lines only it kept.
 
 trafilatura is precise, but on mixed pages it drops paragraphs in the middle of the article that
 resiliparse keeps (CleanEval dev: 15 to 30 % of the gold on several pages). :func:`fuse` keeps
@@ -14,19 +15,29 @@ after the trafilatura line that matches the resiliparse line before it, so the d
 order. Measured in docs/extraction.md ("Combining the engines"). Pages whose two texts hold more
 than :data:`MAX_LINE_PAIRS` pairs of lines are returned unfused: matching costs up to one 3-gram
 comparison per pair, and the page must stay within its extraction time limit.
+
+:func:`confirm` then drops trafilatura's short non-prose lines that resiliparse's text lacks: the two
+engines' agreement, where the fast engine's pruning and line rules removed boilerplate trafilatura kept.
 """
 
 from __future__ import annotations
 
 import re
+from itertools import pairwise
 
-__all__ = ["MAX_LINE_PAIRS", "MIN_WORDS", "fuse", "is_prose"]
+__all__ = [
+    "MAX_LINE_PAIRS", "MAX_UNCONFIRMED_WORDS", "MIN_WORDS", "confirm", "fuse", "is_prose", "table_share"
+]  # fmt: skip
 
 MIN_WORDS = 12
+MAX_UNCONFIRMED_WORDS = 8  # lines this short, not prose, must be in the other engine's text too
 MAX_LINE_PAIRS = 2_000_000  # about a second in the worst case; in-order texts cost far less
 _SAME_LINE = 0.5  # share of a line's word 3-grams found in the other text: the line is there
 _WORD = re.compile(r"\w+")
 _SENTENCE_END = tuple('.!?"”:;)')
+_LIST_ITEM = re.compile(r"(?:[-*•]|\d+[.)]) ")
+# Lines confirm() never drops: code fences, table rows, formulas (restored LaTeX), list items.
+_ALWAYS_KEPT = ("```", "|", "\\")
 _Gram = tuple[str, str, str]
 
 
@@ -43,6 +54,14 @@ def is_prose(line: str) -> bool:
     """Whether a (stripped) line reads as prose: :data:`MIN_WORDS` words or more, ending in sentence
     punctuation."""
     return line.endswith(_SENTENCE_END) and len(_WORD.findall(line)) >= MIN_WORDS
+
+
+def table_share(text: str) -> float:
+    """The share of ``text``'s characters that lie in Markdown table rows (lines starting ``|``)."""
+    lines = text.split("\n")
+    total = sum(len(line) for line in lines)
+    rows = sum(len(line) for line in lines if line.lstrip().startswith("|"))
+    return rows / total if total else 0.0
 
 
 def fuse(precise: str, broad: str) -> str:
@@ -95,3 +114,53 @@ def _best_match(grams: set[_Gram], precise_grams: list[set[_Gram]], after: int) 
         if score > best_score:
             best, best_score = j, score
     return best
+
+
+def confirm(precise: str, broad: str) -> str:
+    """``precise`` without its short lines that ``broad`` does not have.
+
+    trafilatura keeps short boilerplate lines that the fast engine's pruning and line rules drop
+    ("Read more: …", "Teilen mit:", newsletter and related-article headlines): a line of at most
+    :data:`MAX_UNCONFIRMED_WORDS` words that is not prose, not a list item, not in a code block, not a
+    table row and holds no formula stays only when ``broad`` has it too (half of its word 3-grams; its
+    word pair or word when shorter). Nothing is dropped when the two texts do not agree on the
+    article (under half of ``precise``'s 3-grams in ``broad``): then ``broad`` may have missed it.
+    """
+    broad_words = _WORD.findall(broad.lower())
+    broad_grams = set(zip(broad_words, broad_words[1:], broad_words[2:], strict=False))
+    if _shared(_grams(precise), broad_grams) < _SAME_LINE:
+        return precise
+    broad_pairs = set(pairwise(broad_words))
+    broad_vocabulary = set(broad_words)
+    kept: list[str] = []
+    in_code = False
+    for line in precise.split("\n"):
+        stripped = line.strip()
+        if stripped.startswith("```"):
+            in_code = not in_code
+        if in_code or _kept_unconfirmed(stripped):
+            kept.append(line)
+            continue
+        words = _WORD.findall(stripped.lower())
+        if len(words) >= 3:
+            grams = list(zip(words, words[1:], words[2:], strict=False))
+            confirmed = sum(gram in broad_grams for gram in grams) >= _SAME_LINE * len(grams)
+        elif len(words) == 2:
+            confirmed = (words[0], words[1]) in broad_pairs
+        else:
+            confirmed = words[0] in broad_vocabulary
+        if confirmed:
+            kept.append(line)
+    return "\n".join(kept)
+
+
+def _kept_unconfirmed(line: str) -> bool:
+    """Whether ``line`` (stripped, outside code) stays whatever the other engine has."""
+    return (
+        not _WORD.search(line)
+        or line.startswith(_ALWAYS_KEPT)
+        or "$" in line
+        or bool(_LIST_ITEM.match(line))
+        or is_prose(line)
+        or len(_WORD.findall(line)) > MAX_UNCONFIRMED_WORDS
+    )

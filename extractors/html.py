@@ -31,8 +31,9 @@ class HtmlExtractor(Mapper):
 
     ``engine``: ``trafilatura`` (default; lxml parse), ``resiliparse`` (lexbor, four to seven times
     faster) or ``combined`` (both: trafilatura's text plus the prose lines it dropped inside the
-    article, resiliparse's text where trafilatura missed the main text; the best of the three on
-    every shared set, about a quarter slower than trafilatura, docs/extraction.md).
+    article, less its short lines resiliparse does not have; resiliparse's text where trafilatura
+    missed the main text or wrote a layout-table page as table rows; the best of the three on every
+    shared set, about a quarter slower than trafilatura, docs/extraction.md).
     ``math`` keeps formulas as LaTeX (needs :mod:`extractors.math`), ``code`` keeps
     ``<pre>``/``<code>`` byte-exact as fenced blocks and inline spans, ``structure`` writes headings,
     list items and table rows as Markdown (``# ``, ``- ``, ``| a | b |``). ``prune`` (resiliparse only)

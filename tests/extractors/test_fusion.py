@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from extractors.fusion import MAX_LINE_PAIRS, fuse
+from extractors.fusion import MAX_LINE_PAIRS, MAX_UNCONFIRMED_WORDS, confirm, fuse
 
 FIRST = "The council met on Tuesday to discuss the new bridge over the river and its cost."
 SECOND = "Engineers told the members that the old bridge could carry lorries for two more years."
@@ -44,3 +44,39 @@ def test_texts_past_the_pair_limit_are_returned_unfused() -> None:
     assert 2 * 2_100 <= MAX_LINE_PAIRS < 1_000 * 2_100
     assert SECOND in fuse(small, broad)
     assert fuse(large, broad) == large
+
+
+def test_short_lines_the_other_engine_lacks_are_dropped() -> None:
+    precise = f"# The new bridge\n{FIRST}\nRead more: Bridges of the world\nTeilen mit:\n{THIRD}\nComments"
+    broad = f"# The new bridge\n{FIRST}\n{SECOND}\n{THIRD}"
+    assert confirm(precise, broad) == f"# The new bridge\n{FIRST}\n{THIRD}"
+
+
+def test_one_and_two_word_lines_are_confirmed_by_their_word_or_pair() -> None:
+    precise = f"{FIRST}\nBridge\nNew design\nNewsletter\nSign up\n{THIRD}"
+    broad = f"{FIRST}\nthe new design of the bridge\n{THIRD}"
+    assert confirm(precise, broad) == f"{FIRST}\nBridge\nNew design\n{THIRD}"
+
+
+def test_prose_long_lines_list_items_tables_formulas_and_code_are_never_dropped() -> None:
+    long_line = " ".join(["word"] * (MAX_UNCONFIRMED_WORDS + 1))
+    kept = [
+        "Short, but a sentence of twelve words that ends with a full stop here.",
+        long_line,
+        "- a list item",
+        "1. a numbered item",
+        "| a | table row |",
+        "The sum $x + y$",
+        "\\[ x^2 \\]",
+        "```",
+        "print(1)",
+        "```",
+    ]
+    precise = "\n".join([FIRST, *kept, THIRD])
+    assert confirm(precise, f"{FIRST}\n{THIRD}") == precise
+
+
+def test_nothing_is_dropped_when_the_engines_disagree_on_the_article() -> None:
+    precise = f"{FIRST}\nTeilen mit:\n{THIRD}"
+    broad = f"{SECOND}\n{FOOTER}"  # the other engine found something else: it may have missed the text
+    assert confirm(precise, broad) == precise
