@@ -230,7 +230,7 @@ def _trafilatura(job: ExtractJob, html: str) -> ExtractResult:
 
 def _combined(job: ExtractJob, html: str) -> ExtractResult:
     """trafilatura's text with the prose it dropped and without the short lines only it has, or
-    resiliparse's where it missed the main text."""
+    resiliparse's where trafilatura missed the main text or wrote a layout-table page as rows."""
     precise = _trafilatura(job, html)
     if precise.reason is not None:  # trafilatura refused the page (too deep): resiliparse may not
         return _resiliparse(job, html)

@@ -36,7 +36,8 @@ _SAME_LINE = 0.5  # share of a line's word 3-grams found in the other text: the 
 _WORD = re.compile(r"\w+")
 _SENTENCE_END = tuple('.!?"”:;)')
 _LIST_ITEM = re.compile(r"(?:[-*•]|\d+[.)]) ")
-# Lines confirm() never drops: code fences, table rows, formulas (restored LaTeX), list items.
+# Lines confirm() never drops: code fences, table rows, display formulas (restored LaTeX); lines
+# holding inline code or a formula ("`", "$") and list items are kept by _kept_unconfirmed too.
 _ALWAYS_KEPT = ("```", "|", "\\")
 _Gram = tuple[str, str, str]
 
@@ -122,9 +123,10 @@ def confirm(precise: str, broad: str) -> str:
     trafilatura keeps short boilerplate lines that the fast engine's pruning and line rules drop
     ("Read more: …", "Teilen mit:", newsletter and related-article headlines): a line of at most
     :data:`MAX_UNCONFIRMED_WORDS` words that is not prose, not a list item, not in a code block, not a
-    table row and holds no formula stays only when ``broad`` has it too (half of its word 3-grams; its
-    word pair or word when shorter). Nothing is dropped when the two texts do not agree on the
-    article (under half of ``precise``'s 3-grams in ``broad``): then ``broad`` may have missed it.
+    table row and holds no formula or inline code stays only when ``broad`` has it too (half of its
+    word 3-grams; its word pair or word when shorter). Nothing is dropped when the two texts do not
+    agree on the article (under half of ``precise``'s 3-grams in ``broad``): ``broad`` may have
+    missed it.
     """
     broad_words = _WORD.findall(broad.lower())
     broad_grams = set(zip(broad_words, broad_words[1:], broad_words[2:], strict=False))
@@ -160,6 +162,7 @@ def _kept_unconfirmed(line: str) -> bool:
         not _WORD.search(line)
         or line.startswith(_ALWAYS_KEPT)
         or "$" in line
+        or "`" in line
         or bool(_LIST_ITEM.match(line))
         or is_prose(line)
         or len(_WORD.findall(line)) > MAX_UNCONFIRMED_WORDS

@@ -67,6 +67,7 @@ def test_prose_long_lines_list_items_tables_formulas_and_code_are_never_dropped(
         "1. a numbered item",
         "| a | table row |",
         "The sum $x + y$",
+        "Run `make test` first",
         "\\[ x^2 \\]",
         "```",
         "print(1)",
