@@ -140,10 +140,10 @@ def confirm(precise: str, broad: str) -> str:
         stripped = line.strip()
         if stripped.startswith("```"):
             in_code = not in_code
-        if in_code or _kept_unconfirmed(stripped):
+        words = _WORD.findall(stripped.lower())
+        if in_code or _kept_unconfirmed(stripped, len(words)):
             kept.append(line)
             continue
-        words = _WORD.findall(stripped.lower())
         if len(words) >= 3:
             grams = list(zip(words, words[1:], words[2:], strict=False))
             confirmed = sum(gram in broad_grams for gram in grams) >= _SAME_LINE * len(grams)
@@ -156,14 +156,14 @@ def confirm(precise: str, broad: str) -> str:
     return "\n".join(kept)
 
 
-def _kept_unconfirmed(line: str) -> bool:
-    """Whether ``line`` (stripped, outside code) stays whatever the other engine has."""
+def _kept_unconfirmed(line: str, words: int) -> bool:
+    """Whether ``line`` (stripped, outside code, of ``words`` words) stays whatever the other engine has."""
     return (
-        not _WORD.search(line)
+        not words
+        or words > MAX_UNCONFIRMED_WORDS
         or line.startswith(_ALWAYS_KEPT)
         or "$" in line
         or "`" in line
         or bool(_LIST_ITEM.match(line))
         or is_prose(line)
-        or len(_WORD.findall(line)) > MAX_UNCONFIRMED_WORDS
     )
