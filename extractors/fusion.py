@@ -12,7 +12,8 @@ trafilatura's text whole and inserts each line of resiliparse's text that
   blocks,
 
 after the trafilatura line that matches the resiliparse line before it, so the document keeps its
-order. Measured in docs/extraction.md ("Combining the engines"). Pages whose two texts hold more
+order; and the article's lead, up to :data:`MAX_LEAD_LINES` prose lines right above the stretch, before
+the trafilatura line that the stretch's first line matches. Measured in docs/extraction.md ("Combining the engines"). Pages whose two texts hold more
 than :data:`MAX_LINE_PAIRS` pairs of lines are returned unfused: matching costs up to one 3-gram
 comparison per pair, and the page must stay within its extraction time limit.
 
@@ -26,10 +27,12 @@ import re
 from itertools import pairwise
 
 __all__ = [
-    "MAX_LINE_PAIRS", "MAX_UNCONFIRMED_WORDS", "MIN_WORDS", "confirm", "fuse", "is_prose", "table_share"
+    "MAX_LEAD_LINES", "MAX_LINE_PAIRS", "MAX_UNCONFIRMED_WORDS", "MIN_WORDS", "confirm", "fuse", "is_prose",
+    "table_share",
 ]  # fmt: skip
 
 MIN_WORDS = 12
+MAX_LEAD_LINES = 2  # prose lines right above the shared stretch taken as the article's lead
 MAX_UNCONFIRMED_WORDS = 8  # lines this short, not prose, must be in the other engine's text too
 MAX_LINE_PAIRS = 2_000_000  # about a second in the worst case; in-order texts cost far less
 _SAME_LINE = 0.5  # share of a line's word 3-grams found in the other text: the line is there
@@ -79,6 +82,9 @@ def fuse(precise: str, broad: str) -> str:
     if len(anchors) < 2:
         return precise
     inserts: dict[int, list[str]] = {}  # precise line index -> broad lines to put after it
+    lead = _lead(broad_lines, anchors[0])
+    if lead:  # before the precise line that the first shared line matches
+        inserts[_best_match(broad_grams[anchors[0]], precise_grams, -1) - 1] = lead
     anchor_at = -1  # the precise line matching the last shared broad line seen
     in_code = False
     for i in range(anchors[0], anchors[-1] + 1):
@@ -95,11 +101,29 @@ def fuse(precise: str, broad: str) -> str:
             inserts.setdefault(anchor_at, []).append(line)
     if not inserts:
         return precise
-    out: list[str] = []
+    out: list[str] = list(inserts.get(-1, ()))
     for j, line in enumerate(precise_lines):
         out.append(line)
         out.extend(inserts.get(j, ()))
     return "\n".join(out)
+
+
+def _lead(broad_lines: list[str], first_shared: int) -> list[str]:
+    """The article's lead as ``broad`` has it: up to :data:`MAX_LEAD_LINES` prose lines right above its
+    first line that ``precise`` shares (blank lines passed over, stopping at the first other line).
+
+    News pages put the standfirst in a block of its own above the article body, which trafilatura
+    often leaves out and resiliparse keeps; what lies further up is the page's head.
+    """
+    lead: list[str] = []
+    for line in reversed(broad_lines[:first_shared]):
+        stripped = line.strip()
+        if not stripped:
+            continue
+        if len(lead) == MAX_LEAD_LINES or not is_prose(stripped):
+            break
+        lead.append(stripped)
+    return lead[::-1]
 
 
 def _best_match(grams: set[_Gram], precise_grams: list[set[_Gram]], after: int) -> int:
@@ -123,8 +147,9 @@ def confirm(precise: str, broad: str) -> str:
     trafilatura keeps short boilerplate lines that the fast engine's pruning and line rules drop
     ("Read more: …", "Teilen mit:", newsletter and related-article headlines): a line of at most
     :data:`MAX_UNCONFIRMED_WORDS` words that is not prose, not a list item, not in a code block, not a
-    table row and holds no formula or inline code stays only when ``broad`` has it too (half of its
-    word 3-grams; its word pair or word when shorter). Nothing is dropped when the two texts do not
+    table row, not the line right under a list item (the item's second line: a date, a byline) and
+    holds no formula or inline code stays only when ``broad`` has it too (half of its word 3-grams;
+    its word pair or word when shorter). Nothing is dropped when the two texts do not
     agree on the article (under half of ``precise``'s 3-grams in ``broad``): ``broad`` may have
     missed it.
     """
@@ -135,13 +160,16 @@ def confirm(precise: str, broad: str) -> str:
     broad_pairs = set(pairwise(broad_words))
     broad_vocabulary = set(broad_words)
     kept: list[str] = []
-    in_code = False
+    in_code = after_item = False
     for line in precise.split("\n"):
         stripped = line.strip()
         if stripped.startswith("```"):
             in_code = not in_code
         words = _WORD.findall(stripped.lower())
-        if in_code or _kept_unconfirmed(stripped, len(words)):
+        # the line right under a list item (a heading aside) is the item's second line: kept with it
+        continued = after_item and not stripped.startswith("#")
+        after_item = bool(_LIST_ITEM.match(stripped))
+        if in_code or continued or _kept_unconfirmed(stripped, len(words)):
             kept.append(line)
             continue
         if len(words) >= 3:

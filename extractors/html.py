@@ -30,8 +30,8 @@ class HtmlExtractor(Mapper):
     """Main-content extraction (trafilatura or resiliparse), bounded in time and size per page.
 
     ``engine``: ``trafilatura`` (default; lxml parse), ``resiliparse`` (lexbor, four to seven times
-    faster) or ``combined`` (both: trafilatura's text plus the prose lines it dropped inside the
-    article, less its short lines resiliparse does not have; resiliparse's text where trafilatura
+    faster) or ``combined`` (both: trafilatura's text plus the lead and the prose lines it dropped
+    inside the article, less its short lines resiliparse does not have; resiliparse's text where trafilatura
     missed the main text or wrote a layout-table page as table rows; the best of the three on every
     shared set, about a quarter slower than trafilatura, docs/extraction.md).
     ``math`` keeps formulas as LaTeX (needs :mod:`extractors.math`), ``code`` keeps

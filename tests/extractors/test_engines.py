@@ -232,6 +232,25 @@ def test_combined_engine_keeps_trafilaturas_prose_adds_what_it_dropped_and_drops
     assert "Deep prose here." in (result.text or "")
 
 
+def test_combined_engine_adds_the_lead_and_keeps_lines_under_list_items() -> None:
+    """News leads trafilatura leaves out (its snippets mark them as main text); CleanEval's 3.html, a
+    list of archive items each with its date on the line under it (the gold keeps the dates)."""
+    leads = {
+        "0afd671fc2b64f3caa83a91537e8d343.html.gz": "In der Nacht auf Samstag haben zwei junge Lenker",
+        "meedia.de.freenet.html.gz": "Dadurch sollen Privatkunden",
+    }
+    for name, lead in leads.items():
+        html = _page("extraction-trafilatura/html", name)
+        assert lead not in (extract_page(ExtractJob(html)).text or ""), name
+        assert lead in (extract_page(ExtractJob(html, engine="resiliparse")).text or ""), name
+        assert lead in (extract_page(ExtractJob(html, engine="combined")).text or ""), name
+    html = _page("extraction-cleaneval-dev/input", "3.html.gz")
+    dated = "- Top Women of 2006\nDecember 14, 2006\n"
+    assert dated in (extract_page(ExtractJob(html)).text or "")
+    assert "December 14, 2006" not in (extract_page(ExtractJob(html, engine="resiliparse")).text or "")
+    assert dated in (extract_page(ExtractJob(html, engine="combined")).text or "")
+
+
 def test_resiliparse_takes_the_whole_text_when_it_finds_almost_no_main_content() -> None:
     from resiliparse.extract.html2text import extract_plain_text
     from resiliparse.parse.html import HTMLTree

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from extractors.fusion import MAX_LINE_PAIRS, MAX_UNCONFIRMED_WORDS, confirm, fuse
+from extractors.fusion import MAX_LEAD_LINES, MAX_LINE_PAIRS, MAX_UNCONFIRMED_WORDS, confirm, fuse
 
 FIRST = "The council met on Tuesday to discuss the new bridge over the river and its cost."
 SECOND = "Engineers told the members that the old bridge could carry lorries for two more years."
 THIRD = "The vote on the new design was put off until the spring, when the budget is known."
+LEAD = "A new bridge will cost the town twice what the council planned, its engineers say today."
 FOOTER = "Copyright notice: all of the articles on this site belong to the publisher and its authors."
 
 
@@ -38,6 +39,22 @@ def test_every_precise_line_is_kept_in_order() -> None:
     assert fused.index(SECOND) == fused.index(FIRST) + 1
 
 
+def test_the_lead_right_above_the_shared_stretch_comes_before_its_first_line() -> None:
+    precise = f"# The new bridge\n{FIRST}\n{THIRD}"
+    broad = f"Home | News | Sport\n{LEAD}\n\n{FIRST}\n{SECOND}\n{THIRD}"
+    assert fuse(precise, broad) == f"# The new bridge\n{LEAD}\n{FIRST}\n{SECOND}\n{THIRD}"
+    assert fuse(FIRST + "\n" + THIRD, f"{LEAD}\n{FIRST}\n{THIRD}") == f"{LEAD}\n{FIRST}\n{THIRD}"
+
+
+def test_the_lead_is_at_most_a_few_prose_lines_and_stops_at_anything_else() -> None:
+    precise = f"{FIRST}\n{THIRD}"
+    others = [f"{LEAD[:-1]}, number {n}." for n in range(MAX_LEAD_LINES + 1)]
+    fused = fuse(precise, "\n".join([*others, FIRST, THIRD])).split("\n")
+    assert fused == [*others[1:], FIRST, THIRD]  # the nearest MAX_LEAD_LINES of them
+    assert fuse(precise, f"{LEAD}\nShare this article\n{FIRST}\n{THIRD}") == precise
+    assert fuse(precise, f"{LEAD}\n```\n{FIRST}\n{THIRD}") == precise
+
+
 def test_texts_past_the_pair_limit_are_returned_unfused() -> None:
     broad = "\n".join([FIRST, SECOND, THIRD] * 700)  # 2,100 lines
     small, large = f"{FIRST}\n{THIRD}", "\n".join([FIRST, THIRD] * 500)  # 2 and 1,000 lines
@@ -50,6 +67,13 @@ def test_short_lines_the_other_engine_lacks_are_dropped() -> None:
     precise = f"# The new bridge\n{FIRST}\nRead more: Bridges of the world\nTeilen mit:\n{THIRD}\nComments"
     broad = f"# The new bridge\n{FIRST}\n{SECOND}\n{THIRD}"
     assert confirm(precise, broad) == f"# The new bridge\n{FIRST}\n{THIRD}"
+
+
+def test_the_line_under_a_list_item_stays_with_it_unless_a_heading() -> None:
+    items = "- Top TV shows of the year\nDecember 15, 2006\n- Top women of the year\nDecember 14, 2006"
+    precise = f"{FIRST}\n{items}\n- Top men\n### Archive\nTeilen mit:\n{THIRD}"
+    broad = f"{FIRST}\n{THIRD}"
+    assert confirm(precise, broad) == f"{FIRST}\n{items}\n- Top men\n{THIRD}"
 
 
 def test_one_and_two_word_lines_are_confirmed_by_their_word_or_pair() -> None:
