@@ -15,7 +15,7 @@
 * ``combined``: both; resiliparse's text when trafilatura's is empty or resiliparse's is over
   :data:`RECALL_FAILURE_RATIO` times longer (trafilatura's recall failures) or when trafilatura wrote a
   layout-table page as table rows (:data:`LAYOUT_TABLE_SHARE`), else trafilatura's text
-  with the lead and the prose lines it dropped from the article (:func:`extractors.fusion.fuse`) and
+  with the lead, prose and lists it dropped from the article (:func:`extractors.fusion.fuse`) and
   without its short lines that resiliparse's text does not have (:func:`extractors.fusion.confirm`).
 
 :func:`extract_page` is what the sandbox child runs for one page; it only returns picklable values.

@@ -9,11 +9,13 @@ trafilatura's text whole and inserts each line of resiliparse's text that
   resiliparse's lines that trafilatura also has: head and tail boilerplate stay out),
 * is not in trafilatura's text already (under half of its word 3-grams there), and
 * reads as prose: at least :data:`MIN_WORDS` words, ending in sentence punctuation, outside code
-  blocks,
+  blocks; or is one of a run of list items of :data:`MIN_ITEM_WORDS` words or more between two lines
+  the article has (shared or inserted),
 
 after the trafilatura line that matches the resiliparse line before it, so the document keeps its
-order; and the article's lead, up to :data:`MAX_LEAD_LINES` prose lines right above the stretch, before
-the trafilatura line that the stretch's first line matches. Measured in docs/extraction.md ("Combining the engines"). Pages whose two texts hold more
+order; and the article's lead, up to :data:`MAX_LEAD_LINES` prose lines right above the stretch,
+before the trafilatura line that the stretch's first line matches. Measured in docs/extraction.md
+("Combining the engines", "The lead, lists and list items' second lines"). Pages whose two texts hold more
 than :data:`MAX_LINE_PAIRS` pairs of lines are returned unfused: matching costs up to one 3-gram
 comparison per pair, and the page must stay within its extraction time limit.
 
@@ -27,11 +29,12 @@ import re
 from itertools import pairwise
 
 __all__ = [
-    "MAX_LEAD_LINES", "MAX_LINE_PAIRS", "MAX_UNCONFIRMED_WORDS", "MIN_WORDS", "confirm", "fuse", "is_prose",
-    "table_share",
+    "MAX_LEAD_LINES", "MAX_LINE_PAIRS", "MAX_UNCONFIRMED_WORDS", "MIN_ITEM_WORDS", "MIN_WORDS", "confirm",
+    "fuse", "is_prose", "table_share",
 ]  # fmt: skip
 
 MIN_WORDS = 12
+MIN_ITEM_WORDS = 4  # list items shorter than this are menus more often than text
 MAX_LEAD_LINES = 2  # prose lines right above the shared stretch taken as the article's lead
 MAX_UNCONFIRMED_WORDS = 8  # lines this short, not prose, must be in the other engine's text too
 MAX_LINE_PAIRS = 2_000_000  # about a second in the worst case; in-order texts cost far less
@@ -69,7 +72,8 @@ def table_share(text: str) -> float:
 
 
 def fuse(precise: str, broad: str) -> str:
-    """``precise`` with the prose lines of ``broad`` that it lacks, each at its place (see module)."""
+    """``precise`` with the lead, prose lines and lists of ``broad`` that it lacks, each at its place
+    (see module)."""
     precise_lines = precise.split("\n")
     broad_lines = broad.split("\n")
     if len(precise_lines) * len(broad_lines) > MAX_LINE_PAIRS:
@@ -85,20 +89,15 @@ def fuse(precise: str, broad: str) -> str:
     lead = _lead(broad_lines, anchors[0])
     if lead:  # before the precise line that the first shared line matches
         inserts[_best_match(broad_grams[anchors[0]], precise_grams, -1) - 1] = lead
+    taken, code = _taken_lines(broad_lines, shared, anchors[0], anchors[-1])
     anchor_at = -1  # the precise line matching the last shared broad line seen
-    in_code = False
     for i in range(anchors[0], anchors[-1] + 1):
-        if broad_lines[i].lstrip().startswith("```"):
-            in_code = not in_code  # a code block's lines are never prose to insert
-            continue
-        if in_code:
+        if i in code:
             continue
         if shared[i]:
             anchor_at = _best_match(broad_grams[i], precise_grams, anchor_at)
-            continue
-        line = broad_lines[i].strip()
-        if is_prose(line):
-            inserts.setdefault(anchor_at, []).append(line)
+        elif i in taken:
+            inserts.setdefault(anchor_at, []).append(broad_lines[i].strip())
     if not inserts:
         return precise
     out: list[str] = list(inserts.get(-1, ()))
@@ -106,6 +105,40 @@ def fuse(precise: str, broad: str) -> str:
         out.append(line)
         out.extend(inserts.get(j, ()))
     return "\n".join(out)
+
+
+def _taken_lines(lines: list[str], shared: list[bool], first: int, last: int) -> tuple[set[int], set[int]]:
+    """The lines of ``broad`` between its ``first`` and ``last`` shared lines to insert, and those in code
+    blocks (never inserted): prose, and the runs of list items of :data:`MIN_ITEM_WORDS` words or more
+    that lie between two lines the article has (shared or inserted), a list inside the article."""
+    code: set[int] = set()
+    in_code = False
+    for i in range(first, last + 1):
+        fence = lines[i].lstrip().startswith("```")
+        in_code ^= fence
+        if fence or in_code:
+            code.add(i)
+    loose = [i not in code and not shared[i] for i in range(len(lines))]  # neither code nor shared
+    taken = {i for i in range(first, last + 1) if loose[i] and is_prose(lines[i].strip())}
+    i = first
+    while i <= last:
+        if not (loose[i] and _LIST_ITEM.match(lines[i].strip())):
+            i += 1
+            continue
+        items: list[int] = []
+        end = i  # past the run of items (blank lines inside it included)
+        while end <= last and loose[end] and (_LIST_ITEM.match(lines[end].strip()) or not lines[end].strip()):
+            if lines[end].strip():
+                items.append(end)
+            end += 1
+        before = i - 1
+        while not lines[before].strip():  # stops at the first shared line at the latest
+            before -= 1
+        inside = all(k in taken or shared[k] for k in (before, end))  # end <= last: shared[last]
+        if inside and all(len(_WORD.findall(lines[k])) >= MIN_ITEM_WORDS for k in items):
+            taken.update(items)
+        i = end
+    return taken, code
 
 
 def _lead(broad_lines: list[str], first_shared: int) -> list[str]:

@@ -30,7 +30,7 @@ class HtmlExtractor(Mapper):
     """Main-content extraction (trafilatura or resiliparse), bounded in time and size per page.
 
     ``engine``: ``trafilatura`` (default; lxml parse), ``resiliparse`` (lexbor, four to seven times
-    faster) or ``combined`` (both: trafilatura's text plus the lead and the prose lines it dropped
+    faster) or ``combined`` (both: trafilatura's text plus the lead, prose and lists it dropped
     inside the article, less its short lines resiliparse does not have; resiliparse's text where trafilatura
     missed the main text or wrote a layout-table page as table rows; the best of the three on every
     shared set, about a quarter slower than trafilatura, docs/extraction.md).

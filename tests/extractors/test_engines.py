@@ -232,9 +232,10 @@ def test_combined_engine_keeps_trafilaturas_prose_adds_what_it_dropped_and_drops
     assert "Deep prose here." in (result.text or "")
 
 
-def test_combined_engine_adds_the_lead_and_keeps_lines_under_list_items() -> None:
-    """News leads trafilatura leaves out (its snippets mark them as main text); CleanEval's 3.html, a
-    list of archive items each with its date on the line under it (the gold keeps the dates)."""
+def test_combined_engine_adds_the_lead_and_lists_and_keeps_lines_under_list_items() -> None:
+    """News leads trafilatura leaves out (its snippets mark them as main text); CleanEval's 40.html, a
+    list inside the article that trafilatura leaves out; its 3.html, a list of archive items each with
+    its date on the line under it (the gold keeps the list and the dates)."""
     leads = {
         "0afd671fc2b64f3caa83a91537e8d343.html.gz": "In der Nacht auf Samstag haben zwei junge Lenker",
         "meedia.de.freenet.html.gz": "Dadurch sollen Privatkunden",
@@ -244,6 +245,10 @@ def test_combined_engine_adds_the_lead_and_keeps_lines_under_list_items() -> Non
         assert lead not in (extract_page(ExtractJob(html)).text or ""), name
         assert lead in (extract_page(ExtractJob(html, engine="resiliparse")).text or ""), name
         assert lead in (extract_page(ExtractJob(html, engine="combined")).text or ""), name
+    html = _page("extraction-cleaneval-dev/input", "40.html.gz")
+    item = "- You have maxed out all of your credit limits."
+    assert item not in (extract_page(ExtractJob(html)).text or "")
+    assert item in (extract_page(ExtractJob(html, engine="combined")).text or "")
     html = _page("extraction-cleaneval-dev/input", "3.html.gz")
     dated = "- Top Women of 2006\nDecember 14, 2006\n"
     assert dated in (extract_page(ExtractJob(html)).text or "")

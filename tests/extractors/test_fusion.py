@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from extractors.fusion import MAX_LEAD_LINES, MAX_LINE_PAIRS, MAX_UNCONFIRMED_WORDS, confirm, fuse
+from extractors.fusion import (
+    MAX_LEAD_LINES,
+    MAX_LINE_PAIRS,
+    MAX_UNCONFIRMED_WORDS,
+    MIN_ITEM_WORDS,
+    confirm,
+    fuse,
+)
 
 FIRST = "The council met on Tuesday to discuss the new bridge over the river and its cost."
 SECOND = "Engineers told the members that the old bridge could carry lorries for two more years."
@@ -53,6 +60,19 @@ def test_the_lead_is_at_most_a_few_prose_lines_and_stops_at_anything_else() -> N
     assert fused == [*others[1:], FIRST, THIRD]  # the nearest MAX_LEAD_LINES of them
     assert fuse(precise, f"{LEAD}\nShare this article\n{FIRST}\n{THIRD}") == precise
     assert fuse(precise, f"{LEAD}\n```\n{FIRST}\n{THIRD}") == precise
+
+
+def test_a_list_between_two_lines_of_the_article_is_inserted_whole() -> None:
+    items = ["- Start your own business if you can", "", "- Look into areas of growth such as health"]
+    broad = "\n".join([FIRST, *items, SECOND, THIRD])
+    assert fuse(f"{FIRST}\n{THIRD}", broad).split("\n") == [FIRST, items[0], items[2], SECOND, THIRD]
+    # under an inserted line too; not when a line around it is the page's (a menu), nor with short items
+    assert fuse(f"{FIRST}\n{THIRD}", "\n".join([FIRST, SECOND, *items, THIRD])).count("- ") == 2
+    assert fuse(f"{FIRST}\n{THIRD}", "\n".join([FIRST, "Menu", *items, THIRD])) == f"{FIRST}\n{THIRD}"
+    short = " ".join(["- Home", *(["x"] * (MIN_ITEM_WORDS - 2))])
+    assert fuse(f"{FIRST}\n{THIRD}", "\n".join([FIRST, items[0], short, THIRD])) == f"{FIRST}\n{THIRD}"
+    # a list outside the shared stretch is the page's, not the article's
+    assert fuse(f"{FIRST}\n{THIRD}", "\n".join([FIRST, THIRD, *items])) == f"{FIRST}\n{THIRD}"
 
 
 def test_texts_past_the_pair_limit_are_returned_unfused() -> None:
