@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 from filters.perplexity_correlations.bpb_job import BPBOptions, run_bpb
 from filters.perplexity_correlations.scoring import parse_model_spec
+from pipeline.process_exit import exit_now
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -75,4 +76,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_now(main())

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dedup.job import DedupOptions, run_dedup
 from dedup.lsh import FINEWEB_PRESET, optimal_bands_rows
 from dedup.signatures import SignatureParams
+from pipeline.process_exit import exit_now
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -107,4 +108,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_now(main())

@@ -21,6 +21,7 @@ from filters.perplexity_correlations.domains import domain_token_counts, read_po
 from filters.perplexity_correlations.estimators import ESTIMATORS
 from filters.perplexity_correlations.fit import estimate_weights, train_student, write_weights
 from filters.perplexity_correlations.projection import PROJECTIONS
+from pipeline.process_exit import exit_now
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -78,4 +79,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_now(main())

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 from filters.classifiers import PerplexityCorrelationStudent
 from filters.perplexity_correlations.select import SelectOptions, select_by_budget
+from pipeline.process_exit import exit_now
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -62,4 +63,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_now(main())

@@ -8,10 +8,10 @@ Works the same on one machine and as a Ray job::
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Sequence
 
 from pipeline.cli import add_run_arguments, run_command
+from pipeline.process_exit import exit_now
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -21,4 +21,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_now(main())

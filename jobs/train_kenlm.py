@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 from filters.kenlm_train import KenLMToolsMissing, iter_texts, train_kenlm
 from filters.perplexity import compute_cutoffs, document_log10_prob, load_kenlm, perplexity
+from pipeline.process_exit import exit_now
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -86,4 +87,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_now(main())

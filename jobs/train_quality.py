@@ -20,6 +20,7 @@ from dataclasses import replace
 
 from filters.training import TASKS, TrainSettings, train_and_evaluate
 from filters.training_data import read_documents
+from pipeline.process_exit import exit_now
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -110,4 +111,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_now(main())

@@ -9,9 +9,9 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Sequence
 
+from pipeline.process_exit import exit_now
 from pipeline.training.command import add_validate_arguments, validate_command
 
 
@@ -24,4 +24,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_now(main())

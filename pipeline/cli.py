@@ -8,9 +8,10 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 from pipeline.config import DEFAULT_CONFIG, load_config
+from pipeline.process_exit import exit_now
 from pipeline.registry import ConfigError, registered_stages
 from pipeline.sources import InputError
 from pipeline.training.command import add_validate_arguments, validate_command
@@ -230,5 +231,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     return int(args.func(args))
 
 
+def run() -> NoReturn:
+    """The ``ccsieve`` command: :func:`main`, ended by :func:`pipeline.process_exit.exit_now`."""
+    exit_now(main())
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()
