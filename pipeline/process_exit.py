@@ -5,8 +5,8 @@ into Python while the interpreter is finalizing (to read a Python file object, t
 Python object owns), CPython up to 3.13 ends that thread with ``pthread_exit``; unwinding a C++ thread
 that way calls ``std::terminate``, and the process dies with "terminate called without an active
 exception" (SIGABRT, exit status 134) after the command has done all its work and printed its result.
-It struck ``ccsieve run`` and ``ccsieve report`` about once in a hundred runs on two cores
-(apache/arrow#34314, #45017 are the same race).
+It struck ``ccsieve run`` and ``ccsieve report`` now and then in the test suite (twice in four full
+runs), never on demand (apache/arrow#34314, #45017 are the same race).
 
 :func:`exit_now` ends the process the way the interpreter would, up to that point: it waits for the
 non-daemon threads and runs the exit handlers (Ray's shutdown, multiprocessing's children, temporary
