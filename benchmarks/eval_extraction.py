@@ -276,6 +276,7 @@ def build_extractors() -> dict[str, tuple[Extract, Callable[[], None]]]:
     """Name -> (extract(html, url), close)."""
     import trafilatura
 
+    from extractors.engines import LINE_RULES
     from extractors.html import HtmlExtractor
     from pipeline.stage import Drop
 
@@ -297,7 +298,7 @@ def build_extractors() -> dict[str, tuple[Extract, Callable[[], None]]]:
 
         return run, extractor.close
 
-    no_rules = {"link_density": False, "empty_headings": False, "title_start": False, "prose_end": False}
+    no_rules = dict.fromkeys(LINE_RULES, False)
     return {
         "trafilatura": (plain(True), lambda: None),
         "trafilatura, comments off": (plain(False), lambda: None),

@@ -37,7 +37,7 @@ from resiliparse.extract.html2text import extract_plain_text  # noqa: E402
 from resiliparse.parse.html import HTMLTree  # noqa: E402
 
 from extractors import native  # noqa: E402
-from extractors.engines import TEXT_OPTIONS, ExtractJob, extract_page  # noqa: E402
+from extractors.engines import LINE_RULES, TEXT_OPTIONS, ExtractJob, extract_page  # noqa: E402
 from extractors.warc import WarcReader  # noqa: E402
 from pipeline.document import Document  # noqa: E402
 
@@ -50,14 +50,8 @@ _BUILT = native.module
 _BARE_OPTIONS = {**TEXT_OPTIONS, "comments": False}  # the engine's, with fast.yaml's comments off
 VARIANTS: dict[str, dict[str, bool]] = {
     "pruned+lines": {},
-    "pruned": {"link_density": False, "empty_headings": False, "title_start": False, "prose_end": False},
-    "plain": {
-        "prune": False,
-        "link_density": False,
-        "empty_headings": False,
-        "title_start": False,
-        "prose_end": False,
-    },
+    "pruned": dict.fromkeys(LINE_RULES, False),
+    "plain": {"prune": False, **dict.fromkeys(LINE_RULES, False)},
 }
 
 

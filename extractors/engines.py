@@ -39,7 +39,7 @@ from extractors.guard import tame_attributes
 from extractors.line_rules import apply_line_rules, mark_page, strip_marks
 from extractors.structure import finish_lexbor_text, mark_headings_xml, mark_structure_lexbor
 
-__all__ = ["ENGINES", "TEXT_OPTIONS", "Engine", "ExtractJob", "ExtractResult", "extract_page"]
+__all__ = ["ENGINES", "LINE_RULES", "TEXT_OPTIONS", "Engine", "ExtractJob", "ExtractResult", "extract_page"]
 
 Engine = Literal["trafilatura", "resiliparse", "combined"]
 ENGINES: tuple[Engine, ...] = ("trafilatura", "resiliparse", "combined")
@@ -67,6 +67,9 @@ TEXT_OPTIONS: dict[str, Any] = {
     "form_fields": False,
     "noscript": False,
 }
+# The fast engine's line-rule switches of ExtractJob (extractors.line_rules); the benchmarks turn them
+# off by these names.
+LINE_RULES: tuple[str, ...] = ("link_density", "empty_headings", "title_start", "prose_end")
 # The code and formula placeholders: a line that holds one is content, whatever the line rules would
 # say of its links or of an empty heading. The formula one is extractors.math.table's PLACEHOLDER_RE
 # prefix, spelled here because extractors.math is optional (see _math_module).
@@ -278,7 +281,7 @@ def _main_text(tree: Any, options: dict[str, Any], pruned_skip: list[str] | None
 def _resiliparse(job: ExtractJob, html: str) -> ExtractResult:
     from resiliparse.parse.html import HTMLTree
 
-    rules_on = job.link_density or job.empty_headings or job.title_start or job.prose_end
+    rules_on = any(getattr(job, rule) for rule in LINE_RULES)
     marked = mark_page(html) if rules_on else None
     rules = marked is not None
     html = marked if marked is not None else html

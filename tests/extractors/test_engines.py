@@ -272,3 +272,16 @@ def test_resiliparse_takes_the_whole_text_when_it_finds_almost_no_main_content()
     assert len(text) > 4 * MIN_MAIN_TEXT
     # a page whose main content is long enough is not touched: PAGE's footer stays out
     assert "Copyright 2024" not in (extract_page(ExtractJob(PAGE, engine="resiliparse")).text or "")
+
+
+def test_line_rules_names_every_switch_of_the_fast_engines_line_rules() -> None:
+    from dataclasses import fields
+
+    from extractors.engines import LINE_RULES
+
+    switches = {f.name for f in fields(ExtractJob) if f.default is True} - {"math", "code", "structure"}
+    assert set(LINE_RULES) == switches - {"include_tables", "include_comments", "prune"}
+    html = _page("extraction-cleaneval-dev/input", "40.html.gz")
+    off = extract_page(ExtractJob(html, engine="resiliparse", **dict.fromkeys(LINE_RULES, False))).text
+    on = extract_page(ExtractJob(html, engine="resiliparse")).text
+    assert off and on and off != on  # the rules are on by default and these names turn them off
